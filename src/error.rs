@@ -1,0 +1,312 @@
+//! The crate's one error type, shared by POP3, IMAP, SASL and the drivers.
+//!
+//! Errors are split by who is at fault, so firmware can decide what to do:
+//!
+//! | variant | fault | recoverable on the same connection? |
+//! |---|---|---|
+//! | [`Error::Refused`] | the server said no (`-ERR`, `NO`, `BAD`) | yes |
+//! | [`Error::WrongState`], [`Error::InvalidArgument`], [`Error::NotSupported`] | the caller | yes, nothing was sent |
+//! | [`Error::BufferTooSmall`] | resource: a caller buffer | no: reconnect with a bigger buffer |
+//! | [`Error::Malformed`], [`Error::ConnectionClosed`], [`Error::Broken`] | the peer or the link | no: reconnect |
+//! | [`Error::Transport`], [`Error::Sink`] | the transport / the caller's sink | no: reconnect |
+
+use core::convert::Infallible;
+use core::fmt;
+
+/// How many bytes of a server's refusal text an [`Error`] keeps.
+pub const REFUSAL_TEXT_LEN: usize = 80;
+
+/// The error type of every operation, generic over the transport's error `E`.
+///
+/// The protocol sessions, which do no I/O, use `Error<Infallible>`
+/// ([`ProtocolError`]); drivers lift it with [`Error::widen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error<E = Infallible> {
+    /// The transport failed while reading or writing.
+    Transport(E),
+    /// The caller's sink (where a message body goes) failed.
+    Sink(embedded_io::ErrorKind),
+    /// The server closed the connection (a read returned 0 bytes) while a
+    /// response was still expected.
+    ConnectionClosed,
+    /// The server sent bytes that do not follow the protocol.
+    Malformed {
+        /// What the parser expected at that point.
+        expected: &'static str,
+        /// Byte offset of the offending byte within the response line.
+        offset: usize,
+    },
+    /// The server refused the command (`-ERR`, IMAP `NO`/`BAD`/`BYE`).
+    Refused(Refusal),
+    /// A caller buffer is too small for what the server sent or for the
+    /// command to encode.
+    BufferTooSmall {
+        /// Bytes that would have been needed (at least).
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+    /// The command is not allowed in the session's current state; nothing
+    /// was sent.
+    WrongState {
+        /// The command that was refused.
+        command: &'static str,
+        /// The state the session is in.
+        state: &'static str,
+    },
+    /// A caller-supplied argument cannot be sent safely (CR, LF or NUL, an
+    /// empty value, a number out of range); nothing was sent.
+    InvalidArgument(&'static str),
+    /// The server does not offer what the command needs (a capability, a
+    /// SASL mechanism, an APOP timestamp).
+    NotSupported(&'static str),
+    /// An earlier fatal error (malformed input, overflow, closed
+    /// connection) left the session out of step with the server; reconnect.
+    Broken,
+}
+
+/// The error type of the sans-I/O layers, which never touch a transport.
+pub type ProtocolError = Error<Infallible>;
+
+impl Error<Infallible> {
+    /// Lifts a protocol error into the error type of a transport `E`.
+    pub fn widen<E>(self) -> Error<E> {
+        match self {
+            Error::Transport(never) => match never {},
+            Error::Sink(k) => Error::Sink(k),
+            Error::ConnectionClosed => Error::ConnectionClosed,
+            Error::Malformed { expected, offset } => Error::Malformed { expected, offset },
+            Error::Refused(r) => Error::Refused(r),
+            Error::BufferTooSmall { needed, available } => {
+                Error::BufferTooSmall { needed, available }
+            }
+            Error::WrongState { command, state } => Error::WrongState { command, state },
+            Error::InvalidArgument(a) => Error::InvalidArgument(a),
+            Error::NotSupported(w) => Error::NotSupported(w),
+            Error::Broken => Error::Broken,
+        }
+    }
+}
+
+impl<E> Error<E> {
+    /// True when the connection can still be used after this error.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            Error::Refused(_)
+                | Error::WrongState { .. }
+                | Error::InvalidArgument(_)
+                | Error::NotSupported(_)
+        )
+    }
+
+    /// The server's refusal, if this error is one.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Error::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Transport(e) => write!(f, "transport error: {e:?}"),
+            Error::Sink(k) => write!(f, "sink error: {k:?}"),
+            Error::ConnectionClosed => f.write_str("server closed the connection"),
+            Error::Malformed { expected, offset } => {
+                write!(f, "malformed response: expected {expected} at byte {offset}")
+            }
+            Error::Refused(r) => write!(f, "server refused: {r}"),
+            Error::BufferTooSmall { needed, available } => write!(
+                f,
+                "buffer too small: {needed} bytes needed, {available} available"
+            ),
+            Error::WrongState { command, state } => {
+                write!(f, "{command} is not allowed in state {state}")
+            }
+            Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
+            Error::NotSupported(what) => write!(f, "server does not support {what}"),
+            Error::Broken => f.write_str("session out of step after an earlier error"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<E: fmt::Debug> std::error::Error for Error<E> {}
+
+impl<E: embedded_io::Error> From<E> for Error<E> {
+    fn from(e: E) -> Self {
+        Error::Transport(e)
+    }
+}
+
+/// Which kind of negative answer the server gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RefusalKind {
+    /// POP3 `-ERR`.
+    Err,
+    /// IMAP `NO`: the command failed.
+    No,
+    /// IMAP `BAD`: the server did not understand the command.
+    Bad,
+    /// IMAP `BYE`: the server is closing the connection.
+    Bye,
+}
+
+/// A machine-readable response code (POP3 RFC 2449/3206/5034/6856, IMAP
+/// RFC 3501/5530/9051) that came with a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ResponseCode {
+    /// No code was given.
+    None,
+    /// POP3 `[IN-USE]`: the mailbox is locked by another session.
+    InUse,
+    /// POP3 `[LOGIN-DELAY]`: logged in too recently; wait.
+    LoginDelay,
+    /// POP3 `[SYS/TEMP]`: temporary server problem; retry later.
+    SysTemp,
+    /// POP3 `[SYS/PERM]`: permanent server problem.
+    SysPerm,
+    /// POP3 `[AUTH]` / IMAP `[AUTHENTICATIONFAILED]`: the credentials are wrong.
+    Auth,
+    /// POP3 `[UTF8]`: the command needs UTF-8 mode.
+    Utf8,
+    /// IMAP `[ALERT]`: the text must be shown to a human.
+    Alert,
+    /// IMAP `[AUTHORIZATIONFAILED]`.
+    AuthorizationFailed,
+    /// IMAP `[UNAVAILABLE]`: temporary failure; retry later.
+    Unavailable,
+    /// IMAP `[OVERQUOTA]` (or `[QUOTA]`): the mailbox is over its quota.
+    OverQuota,
+    /// IMAP `[NONEXISTENT]`: the mailbox does not exist.
+    NonExistent,
+    /// IMAP `[ALREADYEXISTS]`.
+    AlreadyExists,
+    /// IMAP `[TRYCREATE]`: the target mailbox does not exist; create it first.
+    TryCreate,
+    /// IMAP `[LIMIT]`: a server limit was hit.
+    Limit,
+    /// IMAP `[INUSE]`: the mailbox is in use by another session.
+    ImapInUse,
+    /// IMAP `[SERVERBUG]`.
+    ServerBug,
+    /// IMAP `[CANNOT]`: the operation cannot be done.
+    Cannot,
+    /// IMAP `[NOPERM]`: no permission.
+    NoPerm,
+    /// IMAP `[PRIVACYREQUIRED]`: use TLS first.
+    PrivacyRequired,
+    /// IMAP `[EXPUNGEISSUED]` / `[EXPUNGED]`.
+    Expunged,
+    /// A code this crate does not know by name.
+    Other,
+}
+
+impl ResponseCode {
+    /// Maps the atom inside `[...]` (case-insensitive) to a code.
+    pub fn from_atom(atom: &[u8]) -> Self {
+        const TABLE: &[(&[u8], ResponseCode)] = &[
+            (b"IN-USE", ResponseCode::InUse),
+            (b"LOGIN-DELAY", ResponseCode::LoginDelay),
+            (b"SYS/TEMP", ResponseCode::SysTemp),
+            (b"SYS/PERM", ResponseCode::SysPerm),
+            (b"AUTH", ResponseCode::Auth),
+            (b"UTF8", ResponseCode::Utf8),
+            (b"ALERT", ResponseCode::Alert),
+            (b"AUTHENTICATIONFAILED", ResponseCode::Auth),
+            (b"AUTHORIZATIONFAILED", ResponseCode::AuthorizationFailed),
+            (b"UNAVAILABLE", ResponseCode::Unavailable),
+            (b"OVERQUOTA", ResponseCode::OverQuota),
+            (b"QUOTA", ResponseCode::OverQuota),
+            (b"NONEXISTENT", ResponseCode::NonExistent),
+            (b"ALREADYEXISTS", ResponseCode::AlreadyExists),
+            (b"TRYCREATE", ResponseCode::TryCreate),
+            (b"LIMIT", ResponseCode::Limit),
+            (b"INUSE", ResponseCode::ImapInUse),
+            (b"SERVERBUG", ResponseCode::ServerBug),
+            (b"CANNOT", ResponseCode::Cannot),
+            (b"NOPERM", ResponseCode::NoPerm),
+            (b"PRIVACYREQUIRED", ResponseCode::PrivacyRequired),
+            (b"EXPUNGEISSUED", ResponseCode::Expunged),
+            (b"EXPUNGED", ResponseCode::Expunged),
+        ];
+        TABLE
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(atom))
+            .map_or(ResponseCode::Other, |(_, code)| *code)
+    }
+}
+
+/// The server's negative answer: kind, code and the start of its text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Refusal {
+    /// `-ERR`, `NO`, `BAD` or `BYE`.
+    pub kind: RefusalKind,
+    /// The response code, if the server sent one.
+    pub code: ResponseCode,
+    text: [u8; REFUSAL_TEXT_LEN],
+    text_len: u8,
+    truncated: bool,
+}
+
+impl Refusal {
+    /// Builds a refusal, keeping at most [`REFUSAL_TEXT_LEN`] bytes of `text`.
+    pub fn new(kind: RefusalKind, code: ResponseCode, text: &[u8]) -> Self {
+        let n = text.len().min(REFUSAL_TEXT_LEN);
+        let mut buf = [0u8; REFUSAL_TEXT_LEN];
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), text.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Refusal {
+            kind,
+            code,
+            text: buf,
+            text_len: n as u8,
+            truncated: text.len() > REFUSAL_TEXT_LEN,
+        }
+    }
+
+    /// The server's human-readable text (possibly cut, see [`Self::is_truncated`]).
+    pub fn text(&self) -> &[u8] {
+        self.text.get(..usize::from(self.text_len)).unwrap_or(&[])
+    }
+
+    /// True when the server's text was longer than what is kept.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+impl fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.kind)?;
+        if self.code != ResponseCode::None {
+            write!(f, " [{:?}]", self.code)?;
+        }
+        f.write_str(" \"")?;
+        for chunk in self.text().utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        if self.truncated {
+            f.write_str("…")?;
+        }
+        f.write_str("\"")
+    }
+}

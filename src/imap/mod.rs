@@ -1,0 +1,1 @@
+//! IMAP (placeholder, being written).

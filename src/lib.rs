@@ -1,0 +1,24 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![doc = include_str!("../docs/crate.md")]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+#[macro_use]
+mod fmt;
+
+pub mod error;
+pub mod sasl;
+pub mod wire;
+
+#[cfg(feature = "pop3")]
+pub mod pop3;
+
+#[cfg(feature = "imap")]
+pub mod imap;
+
+pub use error::{Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
+pub use sasl::{Credentials, Mechanism};
