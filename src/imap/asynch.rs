@@ -1,0 +1,9 @@
+//! The async IMAP client over `embedded_io_async::{Read, Write}`: the same
+//! code as the blocking [`Client`](super::Client), with `.await`.
+
+imap_client! {
+    read: embedded_io_async::Read,
+    write: embedded_io_async::Write,
+    async: {async},
+    await: {.await}
+}

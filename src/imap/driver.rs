@@ -1,0 +1,753 @@
+//! The IMAP client, written once and expanded twice: as the blocking
+//! [`super::Client`] over `embedded_io` and as the async
+//! [`super::asynch::Client`] over `embedded_io_async`. The only difference
+//! between the two is `.await`; every protocol decision is the
+//! [`super::Session`]'s.
+
+macro_rules! imap_client {
+    (
+        read: $Read:path,
+        write: $Write:path,
+        async: {$($async:tt)*},
+        await: {$($await:tt)*}
+    ) => {
+        use crate::error::Error;
+        use crate::imap::{
+            Append, BodyRequest, Capabilities, Code, Command, Completion, Decoded, Event, FetchItems,
+            GenericEvent, Greeting, ListItem, MailboxState, Parts, Pending, QuotaInfo, RawEvent,
+            SearchReturn, SearchSummary, SequenceSet, Session, StatusItems, StatusValues, StoreOp,
+        };
+        use crate::sasl::{Credentials, Mechanism, SaslClient};
+        use crate::wire::RxBuffer;
+
+        /// An IMAP client: a [`Session`] driven over a transport `T`, with
+        /// caller-provided receive (`rx`) and command (`tx`) buffers.
+        ///
+        /// Every method sends one command (MOVE without the MOVE extension:
+        /// three) and reads to its tagged response; untagged data seen on
+        /// the way updates [`Session::mailbox`]. [`Self::run`] hands every
+        /// event to a callback; [`Self::submit`] and [`Self::complete`]
+        /// allow several commands in flight (pipelining).
+        pub struct Client<'b, T> {
+            transport: T,
+            session: Session,
+            rx: RxBuffer<'b>,
+            tx: &'b mut [u8],
+            consumed: usize,
+        }
+
+        impl<'b, T> Client<'b, T>
+        where
+            T: $Read + $Write,
+        {
+            /// Wraps a freshly opened connection; call [`Self::greeting`]
+            /// next (or use [`Self::connect`]).
+            pub fn new(transport: T, rx: &'b mut [u8], tx: &'b mut [u8]) -> Self {
+                Self::resume(Parts {
+                    transport,
+                    session: Session::new(),
+                    rx,
+                    tx,
+                })
+            }
+
+            /// Wraps a fresh connection and reads the greeting.
+            pub $($async)* fn connect(
+                transport: T,
+                rx: &'b mut [u8],
+                tx: &'b mut [u8],
+            ) -> Result<Self, Error<T::Error>> {
+                let mut client = Self::new(transport, rx, tx);
+                client.greeting()$($await)*?;
+                Ok(client)
+            }
+
+            /// Resumes a session on a (new) transport, e.g. after wrapping
+            /// the transport of [`Self::starttls`] in TLS.
+            pub fn resume(parts: Parts<'b, T>) -> Self {
+                Client {
+                    transport: parts.transport,
+                    session: parts.session,
+                    rx: RxBuffer::new(parts.rx),
+                    tx: parts.tx,
+                    consumed: 0,
+                }
+            }
+
+            /// Hands back the transport, the session and the buffers.
+            /// Received bytes not yet decoded are dropped.
+            pub fn into_parts(self) -> Parts<'b, T> {
+                let Client { transport, session, rx, tx, .. } = self;
+                Parts { transport, session, rx: rx.into_inner(), tx }
+            }
+
+            /// The protocol state machine.
+            pub fn session(&self) -> &Session {
+                &self.session
+            }
+
+            /// The protocol state machine, to change its options.
+            pub fn session_mut(&mut self) -> &mut Session {
+                &mut self.session
+            }
+
+            /// The transport.
+            pub fn transport_mut(&mut self) -> &mut T {
+                &mut self.transport
+            }
+
+            /// What the server advertised, as last seen.
+            pub fn caps(&self) -> &Capabilities {
+                self.session.capabilities()
+            }
+
+            /// Reads the server greeting (`OK` or `PREAUTH`; `BYE` is an error).
+            pub $($async)* fn greeting(&mut self) -> Result<Greeting, Error<T::Error>> {
+                loop {
+                    match self.next_event()$($await)*? {
+                        GenericEvent::Greeting { preauth, .. } => return Ok(Greeting { preauth }),
+                        GenericEvent::Refused { refusal, .. } => return Err(Error::Refused(refusal)),
+                        _ => {}
+                    }
+                }
+            }
+
+            /// `CAPABILITY`: asks for and records the capabilities.
+            pub $($async)* fn capability(&mut self) -> Result<Capabilities, Error<T::Error>> {
+                self.run(&Command::Capability, |_| {})$($await)*?;
+                Ok(*self.session.capabilities())
+            }
+
+            /// Asks for the capabilities unless they are known already.
+            pub $($async)* fn ensure_capabilities(&mut self) -> Result<Capabilities, Error<T::Error>> {
+                if !self.session.capabilities().known {
+                    self.capability()$($await)*?;
+                }
+                Ok(*self.session.capabilities())
+            }
+
+            /// `NOOP`: keeps the connection alive and collects mailbox
+            /// changes into [`Session::mailbox`]; `each` sees them.
+            pub $($async)* fn noop(&mut self, each: impl FnMut(Event<'_>)) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Noop, each)$($await)*.map(|_| ())
+            }
+
+            /// `LOGOUT`: returns the transport, which the caller closes.
+            pub $($async)* fn logout(mut self) -> Result<T, Error<T::Error>> {
+                self.run(&Command::Logout, |_| {})$($await)*?;
+                Ok(self.transport)
+            }
+
+            /// `ID` (RFC 2971): tells the server who we are (`None`: `NIL`).
+            pub $($async)* fn id(&mut self, fields: Option<&[(&str, &str)]>) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Id(fields), |_| {})$($await)*.map(|_| ())
+            }
+
+            /// `ENABLE` (RFC 5161) with the given capability names.
+            pub $($async)* fn enable(&mut self, names: &[&str]) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Enable(names), |_| {})$($await)*.map(|_| ())
+            }
+
+            /// ENABLEs what this crate can use when the server offers it:
+            /// IMAP4rev2 and UTF8=ACCEPT. Does nothing without ENABLE.
+            pub $($async)* fn enable_defaults(&mut self) -> Result<(), Error<T::Error>> {
+                let caps = self.ensure_capabilities()$($await)*?;
+                if !caps.enable {
+                    return Ok(());
+                }
+                match (caps.imap4rev2, caps.utf8_accept) {
+                    (true, true) => self.enable(&["IMAP4rev2", "UTF8=ACCEPT"])$($await)*,
+                    (true, false) => self.enable(&["IMAP4rev2"])$($await)*,
+                    (false, true) => self.enable(&["UTF8=ACCEPT"])$($await)*,
+                    (false, false) => Ok(()),
+                }
+            }
+
+            /// `LOGIN`, then `CAPABILITY` if the OK did not carry them.
+            /// Over plain text the password is visible: prefer TLS.
+            pub $($async)* fn login(&mut self, user: &str, password: &str) -> Result<(), Error<T::Error>> {
+                let r = self.run(&Command::Login { user, password }, |_| {})$($await)*;
+                self.wipe_tx();
+                r?;
+                self.ensure_capabilities()$($await)*?;
+                Ok(())
+            }
+
+            /// `AUTHENTICATE` with a SASL mechanism (initial response with
+            /// SASL-IR); one round trip per challenge.
+            pub $($async)* fn authenticate(
+                &mut self,
+                mechanism: Mechanism,
+                credentials: Credentials<'_>,
+            ) -> Result<(), Error<T::Error>> {
+                let mut sasl = SaslClient::new(mechanism, credentials).map_err(Error::widen)?;
+                let n = self.session.encode_authenticate(&mut sasl, self.tx).map_err(Error::widen)?;
+                let tag = self.session.last_tag();
+                let sent = self.write_tx(n)$($await)*;
+                self.wipe_tx();
+                sent?;
+                loop {
+                    let n = match self.next_raw()$($await)*? {
+                        GenericEvent::Done { tag: t, .. } if t == tag => break,
+                        GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                            return Err(Error::Refused(refusal))
+                        }
+                        GenericEvent::Continue(span) => {
+                            let c = span.get(self.rx.data());
+                            match self.session.encode_sasl_response(&mut sasl, c, self.tx) {
+                                Ok(n) => n,
+                                // Cancel so the server answers BAD and the
+                                // session stays in step.
+                                Err(_) => self.session.encode_sasl_cancel(self.tx).map_err(Error::widen)?,
+                            }
+                        }
+                        GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
+                        _ => continue,
+                    };
+                    let sent = self.write_tx(n)$($await)*;
+                    self.wipe_tx();
+                    sent?;
+                }
+                self.ensure_capabilities()$($await)*?;
+                Ok(())
+            }
+
+            /// `STARTTLS`: on OK, hands back the parts so the caller can
+            /// wrap the transport in TLS and [`resume`](Self::resume), then
+            /// ask for the capabilities again. Fails if the server does not
+            /// offer it, refuses it, or sent any byte after its OK
+            /// (plain-text injection).
+            pub $($async)* fn starttls(mut self) -> Result<Parts<'b, T>, Error<T::Error>> {
+                if !self.session.capabilities().starttls {
+                    return Err(Error::NotSupported("STARTTLS"));
+                }
+                self.run(&Command::StartTls, |_| {})$($await)*?;
+                self.rx.consume(core::mem::take(&mut self.consumed));
+                self.session.begin_tls(self.rx.len()).map_err(Error::widen)?;
+                Ok(self.into_parts())
+            }
+
+            /// `NAMESPACE`: `each` gets the [`GenericEvent::Namespace`].
+            pub $($async)* fn namespace(&mut self, each: impl FnMut(Event<'_>)) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Namespace, each)$($await)*.map(|_| ())
+            }
+
+            /// `LIST reference pattern` (with special-use attributes when
+            /// offered): `each` gets every mailbox as it arrives; decode
+            /// names with [`crate::imap::decode_mailbox`].
+            pub $($async)* fn list(
+                &mut self,
+                reference: &str,
+                pattern: &str,
+                mut each: impl FnMut(&ListItem<&[u8]>),
+            ) -> Result<(), Error<T::Error>> {
+                let cmd = Command::List { reference, pattern, special_use: true };
+                self.run(&cmd, |e| {
+                    if let GenericEvent::List(item) = e {
+                        each(&item)
+                    }
+                })$($await)*
+                .map(|_| ())
+            }
+
+            /// `STATUS mailbox (items)`.
+            pub $($async)* fn status(&mut self, mailbox: &str, items: StatusItems) -> Result<StatusValues, Error<T::Error>> {
+                let mut out = StatusValues::default();
+                self.run(&Command::Status { mailbox, items }, |e| {
+                    if let GenericEvent::MailboxStatus { values, .. } = e {
+                        out = values;
+                    }
+                })$($await)*?;
+                Ok(out)
+            }
+
+            /// `SELECT mailbox`: returns its state (EXISTS, UIDVALIDITY, ...).
+            pub $($async)* fn select(&mut self, mailbox: &str) -> Result<MailboxState, Error<T::Error>> {
+                self.run(&Command::Select { mailbox, condstore: false }, |_| {})$($await)*?;
+                Ok(*self.session.mailbox())
+            }
+
+            /// `EXAMINE mailbox`: select read-only.
+            pub $($async)* fn examine(&mut self, mailbox: &str) -> Result<MailboxState, Error<T::Error>> {
+                self.run(&Command::Examine(mailbox), |_| {})$($await)*?;
+                Ok(*self.session.mailbox())
+            }
+
+            /// `CREATE mailbox`.
+            pub $($async)* fn create(&mut self, mailbox: &str) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Create(mailbox))$($await)*
+            }
+
+            /// `DELETE mailbox`.
+            pub $($async)* fn delete(&mut self, mailbox: &str) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Delete(mailbox))$($await)*
+            }
+
+            /// `RENAME from to`.
+            pub $($async)* fn rename(&mut self, from: &str, to: &str) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Rename { from, to })$($await)*
+            }
+
+            /// `SUBSCRIBE mailbox`.
+            pub $($async)* fn subscribe(&mut self, mailbox: &str) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Subscribe(mailbox))$($await)*
+            }
+
+            /// `UNSUBSCRIBE mailbox`.
+            pub $($async)* fn unsubscribe(&mut self, mailbox: &str) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Unsubscribe(mailbox))$($await)*
+            }
+
+            /// `CLOSE`: expunges `\Deleted` messages and unselects.
+            pub $($async)* fn close(&mut self) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Close)$($await)*
+            }
+
+            /// `UNSELECT`: unselects without expunging.
+            pub $($async)* fn unselect(&mut self) -> Result<(), Error<T::Error>> {
+                self.simple(&Command::Unselect)$($await)*
+            }
+
+            /// `EXPUNGE`: `each` sees the `Expunge` events.
+            pub $($async)* fn expunge(&mut self, each: impl FnMut(Event<'_>)) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Expunge, each)$($await)*.map(|_| ())
+            }
+
+            /// `UID EXPUNGE set` (UIDPLUS): expunges only these messages.
+            pub $($async)* fn uid_expunge(&mut self, set: SequenceSet<'_>) -> Result<(), Error<T::Error>> {
+                if !self.session.capabilities().uidplus {
+                    return Err(Error::NotSupported("UIDPLUS"));
+                }
+                self.simple(&Command::UidExpunge(set))$($await)*
+            }
+
+            /// `[UID] SEARCH criteria`: `each` gets every hit as it arrives
+            /// (the answer is never held whole).
+            pub $($async)* fn search(
+                &mut self,
+                uid: bool,
+                criteria: &str,
+                mut each: impl FnMut(u32),
+            ) -> Result<SearchSummary, Error<T::Error>> {
+                let mut s = SearchSummary::default();
+                self.run(&Command::Search { uid, criteria, ret: None }, |e| {
+                    if let GenericEvent::SearchHit(n) = e {
+                        s.hits = s.hits.saturating_add(1);
+                        each(n);
+                    }
+                })$($await)*?;
+                Ok(s)
+            }
+
+            /// `[UID] SEARCH RETURN (...) criteria` (ESEARCH): MIN, MAX,
+            /// COUNT in the summary; ALL as ranges `(low, high)` to `each`.
+            pub $($async)* fn esearch(
+                &mut self,
+                uid: bool,
+                criteria: &str,
+                ret: SearchReturn,
+                mut each: impl FnMut(u32, u32),
+            ) -> Result<SearchSummary, Error<T::Error>> {
+                if !self.session.capabilities().esearch {
+                    return Err(Error::NotSupported("ESEARCH"));
+                }
+                let mut s = SearchSummary::default();
+                self.run(&Command::Search { uid, criteria, ret: Some(ret) }, |e| match e {
+                    GenericEvent::ESearch { min, max, count, all, .. } => {
+                        s.min = min;
+                        s.max = max;
+                        s.count = count;
+                        for (lo, hi) in all.map(crate::imap::parse_ranges).into_iter().flatten() {
+                            s.hits = s.hits.saturating_add(1);
+                            each(lo, hi);
+                        }
+                    }
+                    GenericEvent::SearchHit(n) => {
+                        s.hits = s.hits.saturating_add(1);
+                        each(n, n);
+                    }
+                    _ => {}
+                })$($await)*?;
+                Ok(s)
+            }
+
+            /// `[UID] FETCH set items`: `each` gets every event (FetchStart,
+            /// Uid, Flags, BodyStart, BodyChunk, ..., FetchEnd).
+            pub $($async)* fn fetch(
+                &mut self,
+                set: SequenceSet<'_>,
+                uid: bool,
+                items: FetchItems<'_>,
+                each: impl FnMut(Event<'_>),
+            ) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Fetch { set, uid, items }, each)$($await)*.map(|_| ())
+            }
+
+            /// `UID FETCH uid BODY.PEEK[...]`: streams the body into `sink`
+            /// in pieces no larger than the receive buffer. Returns the
+            /// bytes written (0 if the message does not exist).
+            pub $($async)* fn fetch_body<W: $Write>(
+                &mut self,
+                uid: u32,
+                body: BodyRequest<'_>,
+                sink: &mut W,
+            ) -> Result<u64, Error<T::Error>> {
+                let items = FetchItems { uid: true, body: Some(body), ..FetchItems::default() };
+                self.send(&Command::Fetch { set: SequenceSet::One(uid), uid: true, items })$($await)*?;
+                let tag = self.session.last_tag();
+                let mut total: u64 = 0;
+                let mut sink_error = None;
+                loop {
+                    match self.next_event()$($await)*? {
+                        GenericEvent::BodyChunk(mut chunk) => {
+                            total += chunk.len() as u64;
+                            // After a sink failure keep reading to the end
+                            // so the session stays usable.
+                            while sink_error.is_none() && !chunk.is_empty() {
+                                match sink.write(chunk)$($await)* {
+                                    Ok(0) => sink_error = Some(embedded_io::ErrorKind::WriteZero),
+                                    Ok(k) => chunk = chunk.get(k..).unwrap_or(&[]),
+                                    Err(e) => sink_error = Some(embedded_io::Error::kind(&e)),
+                                }
+                            }
+                        }
+                        GenericEvent::Done { tag: t, .. } if t == tag => break,
+                        GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                            return Err(Error::Refused(refusal))
+                        }
+                        GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
+                        _ => {}
+                    }
+                }
+                if sink_error.is_none() {
+                    if let Err(e) = sink.flush()$($await)* {
+                        sink_error = Some(embedded_io::Error::kind(&e));
+                    }
+                }
+                match sink_error {
+                    Some(kind) => Err(Error::Sink(kind)),
+                    None => Ok(total),
+                }
+            }
+
+            /// `[UID] STORE set [+-]FLAGS[.SILENT] (flags)`: `each` sees
+            /// the FETCH answers with the new flags (none when silent).
+            pub $($async)* fn store(
+                &mut self,
+                set: SequenceSet<'_>,
+                uid: bool,
+                op: StoreOp,
+                silent: bool,
+                flags: &[&str],
+                each: impl FnMut(Event<'_>),
+            ) -> Result<(), Error<T::Error>> {
+                self.run(&Command::Store { set, uid, op, silent, flags }, each)$($await)*.map(|_| ())
+            }
+
+            /// `[UID] COPY set mailbox`.
+            pub $($async)* fn copy(&mut self, set: SequenceSet<'_>, uid: bool, mailbox: &str) -> Result<Completion, Error<T::Error>> {
+                self.run(&Command::Copy { set, uid, mailbox }, |_| {})$($await)*
+            }
+
+            /// `UID MOVE uids mailbox`; without the MOVE extension, `UID
+            /// COPY` + `UID STORE +FLAGS.SILENT (\Deleted)` + `UID EXPUNGE`
+            /// (needs UIDPLUS, so no other deleted message is expunged).
+            pub $($async)* fn move_uids(&mut self, uids: SequenceSet<'_>, mailbox: &str) -> Result<Completion, Error<T::Error>> {
+                let caps = *self.session.capabilities();
+                if caps.move_ {
+                    return self.run(&Command::Move { set: uids, uid: true, mailbox }, |_| {})$($await)*;
+                }
+                if !caps.uidplus {
+                    return Err(Error::NotSupported("MOVE or UIDPLUS"));
+                }
+                let done = self.copy(uids, true, mailbox)$($await)*?;
+                self.store(uids, true, StoreOp::Add, true, &["\\Deleted"], |_| {})$($await)*?;
+                self.uid_expunge(uids)$($await)*?;
+                Ok(done)
+            }
+
+            /// `APPEND mailbox (flags) "date" {len}` followed by `len` bytes
+            /// read from `source`, streamed through the command buffer (at
+            /// least 3 bytes). Uses a non-synchronizing literal with
+            /// LITERAL+ / LITERAL-, else waits for the continuation. The
+            /// last message bytes and the closing CRLF leave in one write.
+            pub $($async)* fn append<R: $Read>(
+                &mut self,
+                mailbox: &str,
+                flags: &[&str],
+                date: Option<&str>,
+                len: u32,
+                source: &mut R,
+            ) -> Result<Completion, Error<T::Error>> {
+                if self.tx.len() < 3 {
+                    return Err(Error::BufferTooSmall { needed: 3, available: self.tx.len() });
+                }
+                let plan = self
+                    .session
+                    .encode_append(&Append { mailbox, flags, date, len }, self.tx)
+                    .map_err(Error::widen)?;
+                let tag = self.session.last_tag();
+                let mut used = plan.len;
+                if plan.wait_continue {
+                    self.write_tx(used)$($await)*?;
+                    used = 0;
+                    loop {
+                        match self.next_raw()$($await)*? {
+                            GenericEvent::Continue(_) => break,
+                            GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                                return Err(Error::Refused(refusal))
+                            }
+                            GenericEvent::Done { tag: t, .. } if t == tag => {
+                                self.session.close();
+                                return Err(unexpected("continuation request"));
+                            }
+                            GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut remaining = len as usize;
+                while remaining > 0 {
+                    let room = self.tx.len() - used;
+                    let mut want = room.min(remaining);
+                    if want == remaining && room - want < 2 {
+                        // Keep room for the CRLF next to the last bytes.
+                        want = remaining.saturating_sub(2 - (room - want));
+                    }
+                    if want == 0 {
+                        self.write_tx(used)$($await)*?;
+                        used = 0;
+                        continue;
+                    }
+                    let dst = self.tx.get_mut(used..used + want).unwrap_or(&mut []);
+                    let n = match source.read(dst)$($await)* {
+                        Ok(0) => Err(embedded_io::ErrorKind::Other),
+                        Ok(n) => Ok(n),
+                        Err(e) => Err(embedded_io::Error::kind(&e)),
+                    };
+                    let n = match n {
+                        Ok(n) => n,
+                        Err(kind) => {
+                            // The server waits for bytes we cannot give.
+                            self.session.close();
+                            return Err(Error::Sink(kind));
+                        }
+                    };
+                    used += n;
+                    remaining -= n;
+                    if used == self.tx.len() {
+                        self.write_tx(used)$($await)*?;
+                        used = 0;
+                    }
+                }
+                if let Some(end) = self.tx.get_mut(used..used + 2) {
+                    end.copy_from_slice(b"\r\n");
+                }
+                self.write_tx(used + 2)$($await)*?;
+                self.finish(tag, &mut |_| {})$($await)*
+            }
+
+            /// `IDLE`: returns once the server confirmed it. Then read with
+            /// [`Self::idle_wait`] and end with [`Self::idle_done`] (within
+            /// 29 minutes).
+            pub $($async)* fn idle_start(&mut self) -> Result<(), Error<T::Error>> {
+                if !self.session.capabilities().idle {
+                    return Err(Error::NotSupported("IDLE"));
+                }
+                self.send(&Command::Idle)$($await)*?;
+                let tag = self.session.last_tag();
+                loop {
+                    match self.next_raw()$($await)*? {
+                        GenericEvent::Continue(_) => return Ok(()),
+                        GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                            return Err(Error::Refused(refusal))
+                        }
+                        GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
+                        _ => {}
+                    }
+                }
+            }
+
+            /// Reads events while idling, handing each to `each` until it
+            /// returns false. Blocks until the server sends something: the
+            /// caller bounds the wait (a transport timeout, or a `select`
+            /// with a timer around the async version).
+            pub $($async)* fn idle_wait(&mut self, mut each: impl FnMut(Event<'_>) -> bool) -> Result<(), Error<T::Error>> {
+                loop {
+                    let raw = self.next_raw()$($await)*?;
+                    if let GenericEvent::Bye { refusal } = raw {
+                        return Err(self.bye(refusal));
+                    }
+                    if !each(raw.resolve(self.rx.data())) {
+                        return Ok(());
+                    }
+                }
+            }
+
+            /// Sends `DONE` and reads IDLE's tagged response.
+            pub $($async)* fn idle_done(&mut self) -> Result<(), Error<T::Error>> {
+                let tag = self.session.last_tag();
+                let n = self.session.encode_idle_done(self.tx).map_err(Error::widen)?;
+                self.write_tx(n)$($await)*?;
+                self.finish(tag, &mut |_| {})$($await)*.map(|_| ())
+            }
+
+            /// `GETQUOTAROOT mailbox`: the first quota root's usage.
+            pub $($async)* fn get_quota_root(&mut self, mailbox: &str) -> Result<QuotaInfo, Error<T::Error>> {
+                self.quota(&Command::GetQuotaRoot(mailbox))$($await)*
+            }
+
+            /// `GETQUOTA root`.
+            pub $($async)* fn get_quota(&mut self, root: &str) -> Result<QuotaInfo, Error<T::Error>> {
+                self.quota(&Command::GetQuota(root))$($await)*
+            }
+
+            $($async)* fn quota(&mut self, cmd: &Command<'_>) -> Result<QuotaInfo, Error<T::Error>> {
+                let mut info = QuotaInfo::default();
+                self.run(cmd, |e| {
+                    if let GenericEvent::Quota { values, .. } = e {
+                        if info.roots == 0 {
+                            info.values = values;
+                        }
+                        info.roots += 1;
+                    }
+                })$($await)*?;
+                Ok(info)
+            }
+
+            /// Sends any command and reads to its tagged response, handing
+            /// every other event to `each`.
+            pub $($async)* fn run(&mut self, cmd: &Command<'_>, mut each: impl FnMut(Event<'_>)) -> Result<Completion, Error<T::Error>> {
+                let tag = self.submit(cmd)$($await)*?;
+                self.finish(tag, &mut each)$($await)*
+            }
+
+            /// Sends a command without reading its response (pipelining);
+            /// returns its tag number for [`Self::complete`].
+            pub $($async)* fn submit(&mut self, cmd: &Command<'_>) -> Result<u32, Error<T::Error>> {
+                self.send(cmd)$($await)*?;
+                Ok(self.session.last_tag())
+            }
+
+            /// Reads until the tagged response of `tag`, handing every
+            /// other event (including other tags' completions) to `each`.
+            pub $($async)* fn complete(&mut self, tag: u32, mut each: impl FnMut(Event<'_>)) -> Result<Completion, Error<T::Error>> {
+                self.finish(tag, &mut each)$($await)*
+            }
+
+            /// The next event, reading from the transport as needed.
+            pub $($async)* fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
+                let raw = self.next_raw()$($await)*?;
+                Ok(raw.resolve(self.rx.data()))
+            }
+
+            // ---- byte moving -------------------------------------------
+
+            $($async)* fn simple(&mut self, cmd: &Command<'_>) -> Result<(), Error<T::Error>> {
+                self.run(cmd, |_| {})$($await)*.map(|_| ())
+            }
+
+            $($async)* fn finish(&mut self, tag: u32, each: &mut dyn FnMut(Event<'_>)) -> Result<Completion, Error<T::Error>> {
+                let mut done = Completion::default();
+                loop {
+                    let raw = self.next_raw()$($await)*?;
+                    match raw {
+                        GenericEvent::Done { tag: t, code, .. } if t == tag => {
+                            note(&mut done, &code);
+                            return Ok(done);
+                        }
+                        GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                            return Err(Error::Refused(refusal))
+                        }
+                        GenericEvent::Bye { refusal } if self.session.awaiting() != Some(Pending::Logout) => {
+                            return Err(self.bye(refusal));
+                        }
+                        GenericEvent::Status { code, .. } => {
+                            note(&mut done, &code);
+                            each(raw.resolve(self.rx.data()));
+                        }
+                        other => each(other.resolve(self.rx.data())),
+                    }
+                }
+            }
+
+            fn bye(&mut self, refusal: crate::error::Refusal) -> Error<T::Error> {
+                self.session.close();
+                Error::Refused(refusal)
+            }
+
+            $($async)* fn send(&mut self, cmd: &Command<'_>) -> Result<(), Error<T::Error>> {
+                let n = self.session.encode(cmd, self.tx).map_err(Error::widen)?;
+                self.write_tx(n)$($await)*
+            }
+
+            $($async)* fn write_tx(&mut self, n: usize) -> Result<(), Error<T::Error>> {
+                let mut bytes = self.tx.get(..n).unwrap_or(&[]);
+                while !bytes.is_empty() {
+                    match self.transport.write(bytes)$($await)* {
+                        Ok(0) => {
+                            self.session.close();
+                            return Err(Error::ConnectionClosed);
+                        }
+                        Ok(k) => bytes = bytes.get(k..).unwrap_or(&[]),
+                        Err(e) => {
+                            self.session.close();
+                            return Err(Error::Transport(e));
+                        }
+                    }
+                }
+                self.transport.flush()$($await)*.map_err(Error::Transport)
+            }
+
+            /// Overwrites the command buffer (credentials were in it).
+            fn wipe_tx(&mut self) {
+                self.tx.fill(0);
+            }
+
+            /// The next event as byte ranges of the receive buffer.
+            $($async)* fn next_raw(&mut self) -> Result<RawEvent, Error<T::Error>> {
+                self.rx.consume(core::mem::take(&mut self.consumed));
+                loop {
+                    match self.session.decode_raw(self.rx.data()).map_err(Error::widen)? {
+                        Decoded::NeedMore => {
+                            if self.rx.is_full() {
+                                // The session consumes the held bytes next.
+                                self.session.overflow(self.rx.len());
+                                continue;
+                            }
+                            let n = match self.transport.read(self.rx.spare())$($await)* {
+                                Ok(n) => n,
+                                Err(e) => {
+                                    self.session.close();
+                                    return Err(Error::Transport(e));
+                                }
+                            };
+                            if n == 0 {
+                                self.session.close();
+                                return Err(Error::ConnectionClosed);
+                            }
+                            self.rx.commit(n);
+                        }
+                        Decoded::Progress { consumed, event: None } => self.rx.consume(consumed),
+                        Decoded::Progress { consumed, event: Some(event) } => {
+                            self.consumed = consumed;
+                            return Ok(event);
+                        }
+                    }
+                }
+            }
+        }
+
+        fn note<B>(done: &mut Completion, code: &Code<B>) {
+            match code {
+                Code::AppendUid { validity, uid } => done.append_uid = Some((*validity, *uid)),
+                Code::CopyUid { validity, .. } => done.copy_validity = Some(*validity),
+                _ => {}
+            }
+        }
+
+        fn unexpected<E>(expected: &'static str) -> Error<E> {
+            Error::Malformed { expected, offset: 0 }
+        }
+    };
+}
