@@ -130,3 +130,6 @@ pub struct QuotaInfo {
     /// The first root's values.
     pub values: QuotaValues,
 }
+
+#[cfg(test)]
+mod tests;
