@@ -774,3 +774,18 @@ fn rfc9051_examples() {
     let _ = RefusalKind::No;
     let _ = ResponseCode::None;
 }
+
+#[test]
+fn mailbox_with_spaces() {
+    let mut s = selected();
+    assert_eq!(
+        encode(
+            &mut s,
+            Command::Select {
+                mailbox: "No such folder",
+                condstore: false
+            }
+        ),
+        "A0003 SELECT \"No such folder\"\r\n"
+    );
+}
