@@ -507,13 +507,17 @@ macro_rules! imap_client {
                     }
                 }
                 let mut remaining = len as usize;
+                let keep_for_last = self.tx.len() / 2;
                 while remaining > 0 {
                     let room = self.tx.len() - used;
-                    let mut want = room.min(remaining);
-                    if want == remaining && room - want < 2 {
-                        // Keep room for the CRLF next to the last bytes.
-                        want = remaining.saturating_sub(2 - (room - want));
-                    }
+                    // The last piece of the message leaves in one write
+                    // with the closing CRLF; hold back up to half a buffer
+                    // for it rather than a stray byte or two.
+                    let want = if remaining + 2 <= room {
+                        remaining
+                    } else {
+                        room.min(remaining - keep_for_last.min(remaining))
+                    };
                     if want == 0 {
                         self.write_tx(used)$($await)*?;
                         used = 0;
@@ -535,7 +539,7 @@ macro_rules! imap_client {
                     };
                     used += n;
                     remaining -= n;
-                    if used == self.tx.len() {
+                    if remaining > 0 && used == self.tx.len() {
                         self.write_tx(used)$($await)*?;
                         used = 0;
                     }
