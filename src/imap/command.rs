@@ -352,7 +352,6 @@ pub(crate) fn put_mailbox(
         put_quoted(c, name.as_bytes());
     } else {
         c.put(b"\"");
-        let mut err = false;
         utf7::encode(name, &mut |p| {
             for &b in p {
                 if b == b'"' || b == b'\\' {
@@ -360,7 +359,6 @@ pub(crate) fn put_mailbox(
                 }
                 c.put(&[b]);
             }
-            err |= p.is_empty();
         });
         c.put(b"\"");
     }

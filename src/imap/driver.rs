@@ -526,7 +526,9 @@ macro_rules! imap_client {
                     let dst = self.tx.get_mut(used..used + want).unwrap_or(&mut []);
                     let n = match source.read(dst)$($await)* {
                         Ok(0) => Err(embedded_io::ErrorKind::Other),
-                        Ok(n) => Ok(n),
+                        // A source claiming more than it was given is
+                        // clamped, never trusted.
+                        Ok(n) => Ok(n.min(want)),
                         Err(e) => Err(embedded_io::Error::kind(&e)),
                     };
                     let n = match n {

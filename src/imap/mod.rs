@@ -22,11 +22,14 @@
 //! idle client after 30; end it with DONE and start it again.
 
 mod command;
+mod encode;
 mod event;
 mod parse;
+mod response;
 mod scan;
 mod sequence;
 mod session;
+mod stream;
 mod types;
 pub mod utf7;
 
