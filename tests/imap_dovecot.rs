@@ -8,8 +8,8 @@ use common::{
 };
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{
-    decode_mailbox, BodyRequest, Client, Command, FetchItems, FlagSet, GenericEvent, MailboxAttrs,
-    Section, SequenceSet, State, StatusItems, StoreOp,
+    decode_mailbox, BodyRequest, Client, Command, Envelope, FetchItems, FlagSet, GenericEvent,
+    MailboxAttrs, Section, SequenceSet, State, StatusItems, StoreOp,
 };
 use embedded_mail::{Credentials, Error, Mechanism, RefusalKind, ResponseCode};
 use std::net::TcpStream;
@@ -215,7 +215,11 @@ fn uid_fetch_every_message_byte_identical_through_1k() {
     c.fetch(SequenceSet::All, true, items, |e| match e {
         GenericEvent::Rfc822Size(n) => sizes.push(n as usize),
         GenericEvent::FetchItem { name, value } if name == b"ENVELOPE" => {
-            assert!(value.starts_with(b"("));
+            let env = Envelope::parse(value).expect("ENVELOPE parses");
+            assert!(env.subject.is_some());
+            let id = env.message_id.expect("Message-ID").raw;
+            assert!(id.starts_with(b"<") && id.contains(&b'@'), "{id:?}");
+            assert!(env.from.iter().next().and_then(|a| a.host).is_some());
             envelopes += 1;
         }
         GenericEvent::FetchItem { name, .. } if name == b"BODYSTRUCTURE" => structures += 1,
@@ -676,4 +680,38 @@ fn starttls_hands_the_transport_back() {
     // begin_tls checked that nothing followed the OK: ready for the handshake.
     assert_eq!(parts.session.state(), State::NotAuthenticated);
     assert!(!parts.session.capabilities().known);
+}
+
+#[test]
+fn condstore_select_reports_highestmodseq() {
+    let user = test_user(5);
+    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
+    let mut c = login(&user, &mut rx, &mut tx);
+    assert!(c.caps().condstore);
+    c.run(
+        &Command::Select {
+            mailbox: "INBOX",
+            condstore: true,
+        },
+        |_| {},
+    )
+    .unwrap();
+    let m = *c.session().mailbox();
+    assert!(m.highest_modseq.is_some(), "{m:?}");
+    let mut modseqs = Vec::new();
+    let items = FetchItems {
+        uid: true,
+        modseq: true,
+        ..FetchItems::default()
+    };
+    c.fetch(SequenceSet::All, true, items, |e| {
+        if let GenericEvent::ModSeq(n) = e {
+            modseqs.push(n)
+        }
+    })
+    .unwrap();
+    assert_eq!(modseqs.len(), SEED_INBOX_LEN);
+    assert!(modseqs.iter().all(|&n| n <= m.highest_modseq.unwrap()));
+    c.unselect().unwrap();
+    assert_eq!(c.session().state(), State::Authenticated);
 }

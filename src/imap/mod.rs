@@ -23,6 +23,7 @@
 
 mod command;
 mod encode;
+mod envelope;
 mod event;
 mod parse;
 mod response;
@@ -47,6 +48,7 @@ pub use event::{
     Code, Event, GenericEvent, ListItem, MailboxAttrs, QuotaValues, RawEvent, Span, StatusKind,
     StatusValues, Str,
 };
+pub use envelope::{Address, AddressList, Envelope};
 pub use sequence::{parse_ranges, SeqNum, SeqRange, SequenceSet};
 pub use session::{AppendPlan, Decoded, Pending, Session, MAX_IN_FLIGHT};
 pub use types::{Capabilities, FlagSet, MailboxState, State};
