@@ -1,5 +1,6 @@
 //! The IMAP clients against a real Dovecot (see `tests/common`).
 //! Run with `cargo test --features std,async --test imap_dovecot`.
+#![cfg(all(feature = "std", feature = "async"))]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! IMAP transcripts: a scripted server, every split of its bytes, and the
 //! client's bytes checked exactly.
+#![cfg(feature = "async")]
 
 mod imap_script;
 

@@ -577,7 +577,9 @@ macro_rules! imap_client {
             /// Reads events while idling, handing each to `each` until it
             /// returns false. Blocks until the server sends something: the
             /// caller bounds the wait (a transport timeout, or a `select`
-            /// with a timer around the async version).
+            /// with a timer around the async version; dropping the future
+            /// while it waits loses nothing if the transport's read is
+            /// cancel-safe).
             pub $($async)* fn idle_wait(&mut self, mut each: impl FnMut(Event<'_>) -> bool) -> Result<(), Error<T::Error>> {
                 loop {
                     let raw = self.next_raw()$($await)*?;

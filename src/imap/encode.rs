@@ -349,7 +349,7 @@ impl Session {
     }
 
     /// Encodes the answer to an AUTHENTICATE challenge (the text of a
-    /// [`GenericEvent::Continue`]).
+    /// [`GenericEvent::Continue`](super::GenericEvent::Continue)).
     pub fn encode_sasl_response(
         &mut self,
         sasl: &mut SaslClient<'_>,
@@ -377,7 +377,7 @@ impl Session {
 
     /// Encodes the APPEND command up to and including its literal header.
     /// The caller then sends exactly `append.len` message bytes followed
-    /// by CRLF — after a [`GenericEvent::Continue`] if
+    /// by CRLF — after a [`GenericEvent::Continue`](super::GenericEvent::Continue) if
     /// [`AppendPlan::wait_continue`] (if the server answers with a tagged
     /// NO instead, nothing more is sent).
     pub fn encode_append(

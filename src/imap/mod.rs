@@ -44,11 +44,11 @@ pub use client::Client;
 pub use command::{
     Append, BodyRequest, Command, FetchItems, SearchReturn, Section, StatusItems, StoreOp,
 };
+pub use envelope::{Address, AddressList, Envelope};
 pub use event::{
     Code, Event, GenericEvent, ListItem, MailboxAttrs, QuotaValues, RawEvent, Span, StatusKind,
     StatusValues, Str,
 };
-pub use envelope::{Address, AddressList, Envelope};
 pub use sequence::{parse_ranges, SeqNum, SeqRange, SequenceSet};
 pub use session::{AppendPlan, Decoded, Pending, Session, MAX_IN_FLIGHT};
 pub use types::{Capabilities, FlagSet, MailboxState, State};
