@@ -28,6 +28,7 @@ import hashlib
 import os
 import shutil
 import sys
+import time
 
 INBOX_UIDVALIDITY = 1700000000
 # Base for the received dates (INTERNALDATE, from the file mtime) and the
@@ -41,7 +42,6 @@ def rfc2822_date(ts):
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-    import time
     t = time.gmtime(ts)
     return "%s, %02d %s %04d %02d:%02d:%02d +0000" % (
         days[t.tm_wday], t.tm_mday, months[t.tm_mon - 1], t.tm_year,
@@ -136,8 +136,9 @@ def msg_8bit_headers(uid):
 
 
 def msg_long_line(uid):
-    # 12 000 bytes without a line break: "0000000001234567890123...": each
-    # 100-byte block starts with its offset (6 digits) so a truncation shows.
+    # 12 000 bytes without a line break, in 100-byte blocks that each start
+    # with their own offset ("000000abcd...", "000100abcd...") so that a
+    # truncated or shifted line shows where.
     blocks = []
     for i in range(120):
         head = "%06d" % (i * 100)

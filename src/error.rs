@@ -117,7 +117,10 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::Sink(k) => write!(f, "sink error: {k:?}"),
             Error::ConnectionClosed => f.write_str("server closed the connection"),
             Error::Malformed { expected, offset } => {
-                write!(f, "malformed response: expected {expected} at byte {offset}")
+                write!(
+                    f,
+                    "malformed response: expected {expected} at byte {offset}"
+                )
             }
             Error::Refused(r) => write!(f, "server refused: {r}"),
             Error::BufferTooSmall { needed, available } => write!(

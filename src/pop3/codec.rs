@@ -34,7 +34,9 @@ fn number<T: TryFrom<u64>>(i: &[u8]) -> IResult<&[u8], T> {
         v = v
             .checked_mul(10)
             .and_then(|v| v.checked_add(u64::from(d - b'0')))
-            .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TooLarge)))?;
+            .ok_or_else(|| {
+                nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TooLarge))
+            })?;
     }
     let v = T::try_from(v)
         .map_err(|_| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::TooLarge)))?;
@@ -68,7 +70,9 @@ pub fn response_code(text: &[u8]) -> (ResponseCode, &[u8]) {
         .map(|(_, atom, _)| atom)
         .parse(text)
         .or_else(|_: nom::Err<nom::error::Error<&[u8]>>| {
-            (tag(&b"["[..]), take_while1(|b| b != b']')).map(|(_, a)| a).parse(text)
+            (tag(&b"["[..]), take_while1(|b| b != b']'))
+                .map(|(_, a)| a)
+                .parse(text)
         });
     match parsed {
         Ok((after, atom)) => {
@@ -139,11 +143,7 @@ pub fn apop_timestamp(text: &[u8]) -> Option<&[u8]> {
 
 /// One capability line of CAPA split into its name and its arguments.
 pub fn capability(line: &[u8]) -> (&[u8], &[u8]) {
-    let r: IResult<&[u8], (&[u8], &[u8])> = (
-        take_while1(|b: u8| b != b' '),
-        opt(space1),
-        rest,
-    )
+    let r: IResult<&[u8], (&[u8], &[u8])> = (take_while1(|b: u8| b != b' '), opt(space1), rest)
         .map(|(name, _, args)| (name, args))
         .parse(line);
     r.map(|(_, v)| v).unwrap_or((line, &[][..]))
@@ -192,10 +192,16 @@ mod tests {
         assert!(stat(b"99999999999 1").is_err());
         assert_eq!(scan_listing(b"1 120"), Ok((1, 120)));
         assert_eq!(scan_listing(b"1 120 extra"), Ok((1, 120)));
-        assert_eq!(uid_listing(b"1 whqtswO00WBw418f9t5JxYwZ"), Ok((1, &b"whqtswO00WBw418f9t5JxYwZ"[..])));
+        assert_eq!(
+            uid_listing(b"1 whqtswO00WBw418f9t5JxYwZ"),
+            Ok((1, &b"whqtswO00WBw418f9t5JxYwZ"[..]))
+        );
         assert!(uid_listing(b"1 ").is_err());
         assert!(uid_listing(b"1 a\x01b").is_err());
-        assert_eq!(capability(b"SASL PLAIN LOGIN"), (&b"SASL"[..], &b"PLAIN LOGIN"[..]));
+        assert_eq!(
+            capability(b"SASL PLAIN LOGIN"),
+            (&b"SASL"[..], &b"PLAIN LOGIN"[..])
+        );
         assert_eq!(capability(b"TOP"), (&b"TOP"[..], &b""[..]));
         assert_eq!(decimal(b" 900"), Some(900));
         assert_eq!(apop_timestamp(b"ready"), None);

@@ -11,7 +11,7 @@ macro_rules! pop3_client {
         async: {$($async:tt)*},
         await: {$($await:tt)*}
     ) => {
-        use crate::error::Error;
+        use crate::error::{Error, ProtocolError};
         use crate::pop3::{Capabilities, Command, Decoded, Event, RawEvent, Session};
         use crate::pop3::types::{Greeting, Parts, Stat, UniqueId, MAX_UID_LEN};
         use crate::sasl::{Credentials, Mechanism, SaslClient};
@@ -129,6 +129,10 @@ macro_rules! pop3_client {
             /// offers PIPELINING). Over plain text the password is visible:
             /// prefer TLS, APOP or CRAM-MD5.
             pub $($async)* fn login(&mut self, user: &str, password: &str) -> Result<(), Error<T::Error>> {
+                // Check both before sending either: a bad password must not
+                // leave a half-done login on the wire.
+                crate::wire::check_arg(user.as_bytes()).map_err(|e| ProtocolError::from(e).widen())?;
+                crate::wire::check_text(password.as_bytes()).map_err(|e| ProtocolError::from(e).widen())?;
                 if self.session.capabilities().pipelining {
                     let n = self.session.encode(&Command::User(user), self.tx).map_err(Error::widen)?;
                     let rest = self.tx.get_mut(n..).unwrap_or(&mut []);
@@ -431,6 +435,12 @@ macro_rules! pop3_client {
                                 return Err(Error::ConnectionClosed);
                             }
                             self.rx.commit(n);
+                        }
+                        // The session never reports no progress without
+                        // an event; refuse to spin if it ever did.
+                        Decoded::Progress { consumed: 0, event: None } => {
+                            self.session.close();
+                            return Err(Error::Broken);
                         }
                         Decoded::Progress { consumed, event: None } => self.rx.consume(consumed),
                         Decoded::Progress { consumed, event: Some(event) } => {

@@ -328,14 +328,20 @@ impl Session {
                 self.check("APOP", &[A])?;
                 check_arg(user.as_bytes())?;
                 if self.apop_stamp.is_empty() {
-                    return Err(ProtocolError::NotSupported("APOP (no timestamp in greeting)"));
+                    return Err(ProtocolError::NotSupported(
+                        "APOP (no timestamp in greeting)",
+                    ));
                 }
                 let mut md5 = Md5::new();
                 md5.update(&self.apop_stamp);
                 md5.update(secret.as_bytes());
                 let mut hex = [0u8; 32];
                 crate::sasl::hex_lower(&md5.finalize(), &mut hex);
-                c.put(b"APOP ").put(user.as_bytes()).put(b" ").put(&hex).put(b"\r\n");
+                c.put(b"APOP ")
+                    .put(user.as_bytes())
+                    .put(b" ")
+                    .put(&hex)
+                    .put(b"\r\n");
                 Pending::Apop
             }
             Command::Stat => {
@@ -374,7 +380,11 @@ impl Session {
             Command::Top { msg, lines } => {
                 self.check("TOP", &[T])?;
                 msg_number(msg)?;
-                c.put(b"TOP ").put_u32(msg).put(b" ").put_u32(lines).put(b"\r\n");
+                c.put(b"TOP ")
+                    .put_u32(msg)
+                    .put(b" ")
+                    .put_u32(lines)
+                    .put(b"\r\n");
                 Pending::Top
             }
             Command::Dele(n) => {
@@ -519,7 +529,10 @@ impl Session {
     }
 
     /// Decodes `input` into an event whose slices borrow `input`.
-    pub fn decode<'b>(&mut self, input: &'b [u8]) -> Result<Option<(usize, Option<Event<'b>>)>, ProtocolError> {
+    pub fn decode<'b>(
+        &mut self,
+        input: &'b [u8],
+    ) -> Result<Option<(usize, Option<Event<'b>>)>, ProtocolError> {
         Ok(match self.decode_raw(input)? {
             Decoded::NeedMore => None,
             Decoded::Progress { consumed, event } => {
@@ -543,6 +556,7 @@ impl Session {
 
     fn step(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
         match self.rx {
+            Rx::Overflow { .. } if input.is_empty() => Ok(Decoded::NeedMore),
             Rx::Overflow { counted, available } => match find_line(input) {
                 None => Ok(Decoded::Progress {
                     consumed: input.len(),

@@ -56,7 +56,10 @@ pub enum DecodeError {
 /// `out`; returns the decoded length.
 pub fn decode(input: &[u8], out: &mut [u8]) -> Result<usize, DecodeError> {
     let input = input.trim_ascii();
-    let body = input.strip_suffix(b"==").or_else(|| input.strip_suffix(b"=")).unwrap_or(input);
+    let body = input
+        .strip_suffix(b"==")
+        .or_else(|| input.strip_suffix(b"="))
+        .unwrap_or(input);
     if body.len() % 4 == 1 {
         return Err(DecodeError::Invalid);
     }

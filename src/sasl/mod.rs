@@ -382,16 +382,41 @@ mod tests {
 
     #[test]
     fn xoauth2_format_and_refused_separators() {
-        let enc = run_initial(Mechanism::XOAuth2, "someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+        let enc = run_initial(
+            Mechanism::XOAuth2,
+            "someuser@example.com",
+            "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg",
+        );
         let mut raw = [0u8; 256];
         let n = base64::decode(&enc, &mut raw).unwrap();
         assert_eq!(
             &raw[..n],
             b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01"
         );
-        assert!(SaslClient::new(Mechanism::Plain, Credentials { user: "a\0b", secret: "x" }).is_err());
-        assert!(SaslClient::new(Mechanism::XOAuth2, Credentials { user: "a", secret: "x\x01" }).is_err());
-        assert!(SaslClient::new(Mechanism::Plain, Credentials { user: "", secret: "x" }).is_err());
+        assert!(SaslClient::new(
+            Mechanism::Plain,
+            Credentials {
+                user: "a\0b",
+                secret: "x"
+            }
+        )
+        .is_err());
+        assert!(SaslClient::new(
+            Mechanism::XOAuth2,
+            Credentials {
+                user: "a",
+                secret: "x\x01"
+            }
+        )
+        .is_err());
+        assert!(SaslClient::new(
+            Mechanism::Plain,
+            Credentials {
+                user: "",
+                secret: "x"
+            }
+        )
+        .is_err());
     }
 
     #[test]

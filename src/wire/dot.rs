@@ -72,7 +72,10 @@ impl DotDecoder {
         let mut end = input.len();
         self.mid_line = true;
         let mut i = 0;
-        while let Some(off) = input.get(i..).and_then(|t| t.iter().position(|&b| b == b'\n')) {
+        while let Some(off) = input
+            .get(i..)
+            .and_then(|t| t.iter().position(|&b| b == b'\n'))
+        {
             let next = i + off + 1;
             match input.get(next) {
                 None => {
