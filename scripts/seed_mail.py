@@ -76,7 +76,7 @@ def msg_tiny(uid):
 
 def msg_big(uid):
     boundary = "=_seed_boundary_5MiB"
-    blob = pseudo_random_bytes("embedded-mail seed attachment", 3_800_000)
+    blob = pseudo_random_bytes("embedded-mail seed attachment", 3_900_000)
     b64 = base64.b64encode(blob)
     b64_lines = b"\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
     body = (
@@ -85,7 +85,7 @@ def msg_big(uid):
         "--%(b)s\n"
         "Content-Type: text/plain; charset=us-ascii\n"
         "\n"
-        "The attachment holds 3800000 pseudo-random bytes:\n"
+        "The attachment holds 3900000 pseudo-random bytes:\n"
         "SHAKE-256 of the string \"embedded-mail seed attachment\".\n"
         "SHA-256 of the attachment: %(sha)s\n"
         "\n"
