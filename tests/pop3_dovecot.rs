@@ -67,7 +67,12 @@ fn stat_list_and_uidl_agree_with_the_maildir() {
     let want: Vec<(u32, String)> = seeded
         .iter()
         .enumerate()
-        .map(|(i, m)| (i as u32 + 1, format!("{:08x}{:08x}", m.uid, INBOX_UIDVALIDITY)))
+        .map(|(i, m)| {
+            (
+                i as u32 + 1,
+                format!("{:08x}{:08x}", m.uid, INBOX_UIDVALIDITY),
+            )
+        })
         .collect();
     assert_eq!(uids, want);
     assert_eq!(c.uidl_one(3).unwrap().as_slice(), want[2].1.as_bytes());
@@ -155,7 +160,12 @@ fn top_returns_the_header_and_n_lines() {
     assert_eq!(sink.0, &full[..header_end]);
     let mut sink = Sink::default();
     c.top(1, 1, &mut sink).unwrap();
-    let first_line_end = header_end + full[header_end..].windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let first_line_end = header_end
+        + full[header_end..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap()
+        + 2;
     assert_eq!(sink.0, &full[..first_line_end]);
 }
 
@@ -242,7 +252,11 @@ fn second_login_while_locked_is_in_use() {
     let mut second = Client::connect(tcp(), &mut rx2, &mut tx2).unwrap();
     second.capabilities().unwrap();
     let e = second.login(&user, &dovecot().password).unwrap_err();
-    assert_eq!(e.refusal().map(|r| r.code), Some(ResponseCode::InUse), "{e:?}");
+    assert_eq!(
+        e.refusal().map(|r| r.code),
+        Some(ResponseCode::InUse),
+        "{e:?}"
+    );
     first.quit().unwrap();
 }
 
