@@ -183,6 +183,7 @@ macro_rules! pop3_calls {
 }
 
 /// The blocking client.
+#[cfg(feature = "pop3")]
 pub mod blocking {
     pop3_calls! {
         client: embedded_mail::pop3::Client,
@@ -192,6 +193,7 @@ pub mod blocking {
 }
 
 /// The async client.
+#[cfg(feature = "pop3")]
 pub mod asynch {
     pop3_calls! {
         client: embedded_mail::pop3::asynch::Client,

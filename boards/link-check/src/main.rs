@@ -1,22 +1,29 @@
-//! Link check: firmware that calls the whole POP3 API of `embedded-mail`
-//! (blocking and async) over a dummy transport, with no global allocator
-//! and no std. If it links for the bare-metal targets, the library needs no
-//! heap; `scripts/link-check` also checks the ELF for allocator symbols,
-//! and `scripts/size-report` measures what the library adds to `.text`.
+//! Link check: firmware that calls the whole POP3 and IMAP API of
+//! `embedded-mail` (blocking and async) over a dummy transport, with no
+//! global allocator and no std. If it links for the bare-metal targets, the
+//! library needs no heap; `scripts/link-check` also checks the ELF for
+//! allocator symbols, and `scripts/size-report` measures what the library
+//! adds to `.text` (per protocol, through the `pop3` and `imap` features).
 //!
 //! On the host (`cargo test` in this directory) the same calls run against
-//! the canned server script and must all succeed.
+//! the canned server scripts and must all succeed.
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 #![forbid(unsafe_code)]
-// The `baseline` build and the one-client builds leave parts unused.
+// The `baseline` build and the one-client / one-protocol builds leave
+// parts unused.
 #![cfg_attr(
     any(
         feature = "baseline",
-        not(all(feature = "blocking", feature = "async"))
+        not(all(
+            feature = "blocking",
+            feature = "async",
+            feature = "pop3",
+            feature = "imap"
+        ))
     ),
-    allow(dead_code, unused_imports, unused_mut)
+    allow(dead_code, unused_imports, unused_mut, unused_macros)
 )]
 
 mod calls;
@@ -28,35 +35,70 @@ mod transport;
 
 use calls::Report;
 use core::mem::size_of;
-use embedded_mail::pop3::{self, Capabilities, Session};
 use transport::{Dummy, LinkDown};
 
-/// `size_of` the library's types on this target, in this order: Session,
-/// blocking Client, async Client, Capabilities, Error. `scripts/size-report`
-/// reads them out of the ELF (`nm` gives the address, the section headers
-/// the file offset), which is how it knows the 32-bit figures.
-pub static TYPE_SIZES: [u32; 5] = [
-    size_of::<Session>() as u32,
-    size_of::<pop3::Client<'static, Dummy>>() as u32,
-    size_of::<pop3::asynch::Client<'static, Dummy>>() as u32,
-    size_of::<Capabilities>() as u32,
+/// `size_of` the library's types on this target, in this order: POP3
+/// Session, blocking Client, async Client, Capabilities; Error; IMAP
+/// Session, blocking Client, async Client, Capabilities (0 for a protocol
+/// left out). `scripts/size-report` reads them out of the ELF (`nm` gives
+/// the address, the section headers the file offset), which is how it
+/// knows the 32-bit figures.
+pub static TYPE_SIZES: [u32; 9] = [
+    POP3_SIZES[0],
+    POP3_SIZES[1],
+    POP3_SIZES[2],
+    POP3_SIZES[3],
     size_of::<embedded_mail::Error<LinkDown>>() as u32,
+    IMAP_SIZES[0],
+    IMAP_SIZES[1],
+    IMAP_SIZES[2],
+    IMAP_SIZES[3],
 ];
 
+#[cfg(feature = "pop3")]
+const POP3_SIZES: [u32; 4] = {
+    use embedded_mail::pop3;
+    [
+        size_of::<pop3::Session>() as u32,
+        size_of::<pop3::Client<'static, Dummy>>() as u32,
+        size_of::<pop3::asynch::Client<'static, Dummy>>() as u32,
+        size_of::<pop3::Capabilities>() as u32,
+    ]
+};
+#[cfg(not(feature = "pop3"))]
+const POP3_SIZES: [u32; 4] = [0; 4];
+
+#[cfg(feature = "imap")]
+const IMAP_SIZES: [u32; 4] = {
+    use embedded_mail::imap;
+    [
+        size_of::<imap::Session>() as u32,
+        size_of::<imap::Client<'static, Dummy>>() as u32,
+        size_of::<imap::asynch::Client<'static, Dummy>>() as u32,
+        size_of::<imap::Capabilities>() as u32,
+    ]
+};
+#[cfg(not(feature = "imap"))]
+const IMAP_SIZES: [u32; 4] = [0; 4];
+
 /// Everything the firmware does; returns what happened (one report per
-/// client).
-fn exercise() -> [Report; 2] {
+/// client: POP3 blocking, POP3 async, IMAP blocking, IMAP async).
+fn exercise() -> [Report; 4] {
     let mut blocking = Report::default();
     let mut asynch = Report::default();
-    #[cfg(all(feature = "blocking", not(feature = "baseline")))]
+    let mut imap_blocking = Report::default();
+    let mut imap_asynch = Report::default();
+    #[cfg(all(feature = "pop3", feature = "blocking", not(feature = "baseline")))]
     calls::blocking::run(&mut blocking);
-    #[cfg(all(feature = "async", not(feature = "baseline")))]
+    #[cfg(all(feature = "pop3", feature = "async", not(feature = "baseline")))]
     executor::block_on(calls::asynch::run(&mut asynch));
-    #[cfg(all(feature = "imap", not(feature = "baseline")))]
-    imap_calls::run(&mut blocking);
+    #[cfg(all(feature = "imap", feature = "blocking", not(feature = "baseline")))]
+    imap_calls::blocking::run(&mut imap_blocking);
+    #[cfg(all(feature = "imap", feature = "async", not(feature = "baseline")))]
+    executor::block_on(imap_calls::asynch::run(&mut imap_asynch));
     #[cfg(feature = "baseline")]
     baseline(&mut blocking);
-    [blocking, asynch]
+    [blocking, asynch, imap_blocking, imap_asynch]
 }
 
 /// The baseline: the same runtime, transport, sink and executor, with the
@@ -111,6 +153,8 @@ mod firmware {
     test,
     feature = "blocking",
     feature = "async",
+    feature = "pop3",
+    feature = "imap",
     not(feature = "baseline")
 ))]
 mod tests {
@@ -129,8 +173,28 @@ mod tests {
     }
 
     #[test]
+    fn every_imap_call_succeeds_blocking_and_async() {
+        let [_, _, blocking, asynch] = exercise();
+        for (name, r) in [("imap blocking", &blocking), ("imap async", &asynch)] {
+            assert!(r.failed.is_none(), "{name}: {:?}", r.failed);
+            // Main session: 41 calls (connect .. logout, each submit and
+            // complete, the LSUB read by next_event); AUTH session:
+            // connect, ensure_capabilities, XOAUTH2, logout; PREAUTH: the
+            // greeting.
+            assert_eq!(r.ok, 41 + 4 + 1, "{name}: {r:?}");
+            assert_eq!(r.leftover, 0, "{name}: server bytes left unread");
+            assert_eq!(r.refused, 3, "{name}: PLAIN, LOGIN, CRAM-MD5 refused");
+            assert_eq!(r.body_bytes, imap_calls::MESSAGE.len() as u64, "{name}");
+        }
+        assert_eq!(
+            blocking.digest, asynch.digest,
+            "blocking and async disagree"
+        );
+    }
+
+    #[test]
     fn every_call_succeeds_blocking_and_async() {
-        let [blocking, asynch] = exercise();
+        let [blocking, asynch, _, _] = exercise();
         check("blocking", &blocking);
         check("async", &asynch);
         assert_eq!(
@@ -138,6 +202,22 @@ mod tests {
             "blocking and async disagree"
         );
         assert_eq!(blocking.body_bytes, asynch.body_bytes);
+    }
+
+    /// Host `size_of` the IMAP types, printed as `size_of NAME BYTES` for
+    /// scripts/size-report (tests/sizes.rs covers POP3).
+    #[test]
+    fn type_sizes() {
+        let names = [
+            "imap::Session",
+            "imap::Client<Dummy>",
+            "imap::asynch::Client<Dummy>",
+            "imap::Capabilities",
+        ];
+        for (name, size) in names.iter().zip(&TYPE_SIZES[5..]) {
+            println!("size_of {name} {size}");
+            assert!(*size > 0, "{name}");
+        }
     }
 
     /// The async client's memory is its futures' state: print how much the
@@ -148,6 +228,12 @@ mod tests {
         let fut = calls::asynch::run(&mut r);
         let size = core::mem::size_of_val(&fut);
         println!("size_of_val(calls::asynch::run future) = {size} bytes (host)");
+        let mut r2 = Report::default();
+        let imap_fut = imap_calls::asynch::run(&mut r2);
+        let imap_size = core::mem::size_of_val(&imap_fut);
+        println!("size_of_val(imap_calls::asynch::run future) = {imap_size} bytes (host)");
+        // 1 KiB + 256 bytes of buffers plus the deepest call's state.
+        assert!(imap_size < 8192, "{imap_size}");
         // The rx and tx buffers (768 bytes) live in it, plus the deepest
         // call's state; well under 4 KiB.
         assert!(size < 4096, "{size}");

@@ -72,3 +72,91 @@ pub static AUTH: &[&[u8]] = &[
     // QUIT
     b"+OK bye\r\n",
 ];
+
+/// The IMAP main session (tags `A0001`.. in order): CAPABILITY, STARTTLS,
+/// CAPABILITY under "TLS", LOGIN, ENABLE, ID, NAMESPACE, LIST, STATUS,
+/// mailbox management, EXAMINE/UNSELECT/SELECT, SEARCH, ESEARCH, FETCH
+/// (ENVELOPE and a body literal), STORE, COPY, MOVE by its UIDPLUS
+/// fallback, EXPUNGE, APPEND (LITERAL+), IDLE, QUOTA, pipelined NOOPs,
+/// LSUB by events, CLOSE, LOGOUT.
+#[cfg(feature = "imap")]
+pub static IMAP_MAIN: &[&[u8]] = &[
+    b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] IMAP server ready\r\n",
+    b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\nA0001 OK CAPABILITY completed\r\n",
+    // STARTTLS: nothing may follow the OK before the handshake.
+    b"A0002 OK Begin TLS negotiation now\r\n",
+    b"* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR IDLE NAMESPACE UIDPLUS ESEARCH ENABLE ID \
+      QUOTA SPECIAL-USE UTF8=ACCEPT UNSELECT CHILDREN AUTH=PLAIN\r\nA0003 OK done\r\n",
+    b"A0004 OK [CAPABILITY IMAP4rev1 LITERAL+ IDLE NAMESPACE UIDPLUS ESEARCH ENABLE ID \
+      QUOTA SPECIAL-USE UTF8=ACCEPT UNSELECT CHILDREN] Logged in\r\n",
+    // enable_defaults: ENABLE UTF8=ACCEPT
+    b"* ENABLED UTF8=ACCEPT\r\nA0005 OK Enabled\r\n",
+    b"* ID (\"name\" \"Dovecot\")\r\nA0006 OK ID completed\r\n",
+    b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\nA0007 OK Namespace completed\r\n",
+    "* LIST (\\HasNoChildren) \"/\" INBOX\r\n* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n\
+     * LIST (\\HasNoChildren) \"/\" \"Ärger\"\r\nA0008 OK List completed\r\n"
+        .as_bytes(),
+    b"* STATUS INBOX (MESSAGES 3 UIDNEXT 9 UIDVALIDITY 42 UNSEEN 1)\r\nA0009 OK\r\n",
+    b"A0010 OK Create completed\r\n",
+    b"A0011 OK Rename completed\r\n",
+    b"A0012 OK Subscribe completed\r\n",
+    b"A0013 OK Unsubscribe completed\r\n",
+    b"A0014 OK Delete completed\r\n",
+    b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* 3 EXISTS\r\n* 0 RECENT\r\n\
+      * OK [UIDVALIDITY 42] UIDs valid\r\n* OK [UIDNEXT 9] Predicted next UID\r\n\
+      A0015 OK [READ-ONLY] Examine completed\r\n",
+    b"A0016 OK Unselect completed\r\n",
+    b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* 3 EXISTS\r\n* 0 RECENT\r\n\
+      * OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Flags permitted\r\n\
+      * OK [UIDVALIDITY 42] UIDs valid\r\n* OK [UIDNEXT 9] Predicted next UID\r\n\
+      A0017 OK [READ-WRITE] Select completed\r\n",
+    b"* SEARCH 7 8\r\nA0018 OK Search completed\r\n",
+    b"* ESEARCH (TAG \"A0019\") UID MIN 6 MAX 8 COUNT 3 ALL 6:8\r\nA0019 OK Search completed\r\n",
+    b"* 1 FETCH (UID 6 FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
+      RFC822.SIZE 120 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" \"reading\" \
+      ((\"Sensor\" NIL \"sensor\" \"example.org\")) NIL NIL ((\"Ops\" NIL \"ops\" \"example.org\")) \
+      NIL NIL NIL \"<1@example.org>\"))\r\nA0020 OK Fetch completed\r\n",
+    b"* 2 FETCH (UID 7 BODY[] {59}\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\n\
+      temperature 21.5\r\n)\r\nA0021 OK Fetch completed\r\n",
+    b"* 2 FETCH (UID 7 FLAGS (\\Seen \\Flagged))\r\nA0022 OK Store completed\r\n",
+    b"A0023 OK [COPYUID 43 7 1] Copy completed\r\n",
+    // MOVE without the MOVE extension: COPY, STORE, UID EXPUNGE.
+    b"A0024 OK [COPYUID 43 8 2] Copy completed\r\n",
+    b"A0025 OK Store completed\r\n",
+    b"* 3 EXPUNGE\r\nA0026 OK Expunge completed\r\n",
+    b"A0027 OK Expunge completed\r\n",
+    // APPEND with LITERAL+: no continuation.
+    b"A0028 OK [APPENDUID 42 9] Append completed\r\n",
+    b"+ idling\r\n",
+    b"* 3 EXISTS\r\n",
+    b"A0029 OK Idle completed\r\n",
+    b"* QUOTAROOT INBOX \"\"\r\n* QUOTA \"\" (STORAGE 10 512)\r\nA0030 OK Getquotaroot completed\r\n",
+    b"* QUOTA \"\" (STORAGE 10 512)\r\nA0031 OK Getquota completed\r\n",
+    // Two NOOPs pipelined.
+    b"* 4 EXISTS\r\nA0032 OK NOOP completed\r\nA0033 OK NOOP completed\r\n",
+    b"* 1 RECENT\r\nA0034 OK NOOP completed\r\n",
+    b"* LSUB () \"/\" INBOX\r\nA0035 OK Lsub completed\r\n",
+    b"A0036 OK Close completed\r\n",
+    b"* BYE Logging out\r\nA0037 OK Logout completed\r\n",
+];
+
+/// IMAP AUTHENTICATE with every mechanism: PLAIN (SASL-IR) refused, LOGIN
+/// and CRAM-MD5 through their challenges and refused, XOAUTH2 accepted;
+/// then LOGOUT.
+#[cfg(feature = "imap")]
+pub static IMAP_AUTH: &[&[u8]] = &[
+    b"* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5 AUTH=XOAUTH2] ready\r\n",
+    b"A0001 NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
+    b"+ VXNlcm5hbWU6\r\n",
+    b"+ UGFzc3dvcmQ6\r\n",
+    b"A0002 NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
+    b"+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
+    b"A0003 NO [UNAVAILABLE] Try again later\r\n",
+    b"A0004 OK [CAPABILITY IMAP4rev1 SASL-IR IDLE] Logged in\r\n",
+    b"* BYE Logging out\r\nA0005 OK Logout completed\r\n",
+];
+
+/// A PREAUTH greeting, then `into_parts`.
+#[cfg(feature = "imap")]
+pub static IMAP_PREAUTH: &[&[u8]] =
+    &[b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] logged in as sensor\r\n"];
