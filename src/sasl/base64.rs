@@ -17,7 +17,12 @@ pub fn encode(input: &[u8], out: &mut [u8]) -> Option<usize> {
         let b1 = src.get(1).copied().unwrap_or(0);
         let b2 = src.get(2).copied().unwrap_or(0);
         let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-        let sym = |shift: u32| ALPHABET[((n >> shift) & 63) as usize];
+        let sym = |shift: u32| {
+            ALPHABET
+                .get(((n >> shift) & 63) as usize)
+                .copied()
+                .unwrap_or(b'=')
+        };
         let quad = [
             sym(18),
             sym(12),

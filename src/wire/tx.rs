@@ -35,34 +35,24 @@ impl<'a> TxCursor<'a> {
 
     /// Appends a decimal number.
     pub fn put_u32(&mut self, n: u32) -> &mut Self {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        let mut v = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.put(digits.get(i..).unwrap_or(&[]))
+        self.put_u64(u64::from(n))
     }
 
     /// Appends a decimal `u64`.
     pub fn put_u64(&mut self, n: u64) -> &mut Self {
         let mut digits = [0u8; 20];
-        let mut i = digits.len();
+        let mut start = digits.len();
         let mut v = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
+        // Fill from the right; 20 digits hold every u64.
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            start -= 1;
             v /= 10;
             if v == 0 {
                 break;
             }
         }
-        self.put(digits.get(i..).unwrap_or(&[]))
+        self.put(digits.get(start..).unwrap_or(&[]))
     }
 
     /// The free tail of the buffer, for an encoder that writes in place;
