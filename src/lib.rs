@@ -34,5 +34,12 @@ pub mod pop3;
 #[cfg(feature = "imap")]
 pub mod imap;
 
+#[cfg(any(feature = "pop3", feature = "imap"))]
+pub mod poll;
+pub mod store;
+
+#[cfg(feature = "tls")]
+pub mod tls;
+
 pub use error::{Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
 pub use sasl::{Credentials, Mechanism};

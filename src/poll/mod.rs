@@ -1,0 +1,395 @@
+//! The polling job: find what is new, store it, commit it, and only then
+//! delete it on the server (or leave it there).
+//!
+//! ```text
+//! for each new message:  stream to the store → commit → save sync state
+//!                        → only now DELE / \Deleted + UID EXPUNGE / MOVE
+//! ```
+//!
+//! A message is never marked for deletion unless its commit returned `Ok`
+//! (or the store already held it). A cut anywhere leaves the server with
+//! every message not yet committed, and the next poll stores each of them
+//! exactly once.
+//!
+//! - [`pop3`] / [`imap`]: blocking, over [`crate::pop3::Client`] /
+//!   [`crate::imap::Client`] and a [`crate::store::MessageStore`].
+//! - [`asynch::pop3`] / [`asynch::imap`] (feature `async`): the same over
+//!   the async clients and [`crate::store::asynch::MessageStore`].
+//!
+//! Both expand one driver body; every decision is the [`Planner`]'s.
+//!
+//! New messages: POP3 by UIDL against the [`SyncState`] seen set, the
+//! listing streamed one entry at a time (up to [`BATCH`] new ones are
+//! remembered per pass; more passes follow); IMAP by `UID > last UID` for
+//! the mailbox's UIDVALIDITY, fetched with `BODY.PEEK`. A changed
+//! UIDVALIDITY (or another mailbox) starts a rescan from UID 1 that skips
+//! messages whose key is in the seen set or the store.
+//!
+//! Keys: POP3 `key_of([uidl])`; IMAP `key_of` over the Message-ID header,
+//! INTERNALDATE and RFC822.SIZE (stable across UIDVALIDITY changes), or
+//! over UIDVALIDITY and UID for a message without Message-ID.
+//!
+//! RAM: the planner and summary are under 100 bytes; a pass keeps
+//! [`BATCH`] candidates (24 bytes each) on the stack; the sync state is
+//! `14 * N + 40` bytes.
+
+pub mod state;
+
+#[macro_use]
+mod driver;
+#[cfg(feature = "async")]
+pub mod asynch;
+mod blocking;
+
+#[cfg(feature = "imap")]
+pub use blocking::imap;
+#[cfg(feature = "pop3")]
+pub use blocking::pop3;
+pub use state::{ImapCursor, Seen, SeenFull, SyncState};
+
+use crate::error::Error;
+use crate::store::StoreError;
+use core::fmt;
+
+/// New messages remembered per listing pass (a pass repeats while more
+/// are pending).
+pub const BATCH: usize = 32;
+
+/// What happens on the server to a message once it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AfterStore<'a> {
+    /// Leave it (IMAP: unread unless [`Policy::set_seen`]).
+    Keep,
+    /// Delete it (POP3 DELE + QUIT; IMAP `\Deleted` + UID EXPUNGE).
+    Delete,
+    /// IMAP: move it to this folder (MOVE, or COPY + delete). POP3: as
+    /// [`AfterStore::Delete`].
+    MoveTo(&'a str),
+}
+
+/// What to do with a message above [`Policy::max_size`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Oversize {
+    /// Do not fetch it; it stays on the server.
+    Skip,
+    /// Store only its header (POP3 `TOP n 0`, IMAP `BODY.PEEK[HEADER]`);
+    /// it is never deleted on the server.
+    HeadersOnly,
+}
+
+/// What a poll does. `Policy::default()` leaves mail on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Policy<'a> {
+    /// Fate of a message right after it is stored.
+    pub after_store: AfterStore<'a>,
+    /// With [`AfterStore::Keep`]: delete a stored message once it has been
+    /// stored this many seconds (checked against the seen set's time;
+    /// needs [`Policy::now`]).
+    pub delete_older_than: Option<u32>,
+    /// The caller's clock (seconds, any epoch, monotonic across reboots);
+    /// 0 if unknown.
+    pub now: u32,
+    /// Messages larger than this are handled per [`Policy::oversize`].
+    pub max_size: Option<u64>,
+    /// See [`Oversize`].
+    pub oversize: Oversize,
+    /// Stop after storing this many messages.
+    pub max_messages: Option<u32>,
+    /// Stop before a message that would bring the stored bytes above this.
+    pub max_bytes: Option<u64>,
+    /// When the server reports usage above this many bytes (IMAP QUOTA
+    /// STORAGE, POP3 STAT), delete stored messages, oldest first, until
+    /// under it.
+    pub quota_guard: Option<u64>,
+    /// IMAP with [`AfterStore::Keep`]: set `\Seen` on stored messages.
+    pub set_seen: bool,
+}
+
+impl Default for Policy<'_> {
+    fn default() -> Self {
+        Policy {
+            after_store: AfterStore::Keep,
+            delete_older_than: None,
+            now: 0,
+            max_size: None,
+            oversize: Oversize::Skip,
+            max_messages: None,
+            max_bytes: None,
+            quota_guard: None,
+            set_seen: false,
+        }
+    }
+}
+
+/// What a poll did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Summary {
+    /// Messages found new (not in the seen set / above the cursor).
+    pub new: u32,
+    /// Messages stored and committed in this poll.
+    pub stored: u32,
+    /// New messages not stored: skipped by size, already in the store, or
+    /// left for the next poll by a cap.
+    pub skipped: u32,
+    /// Messages deleted (POP3: marked, deleted at the QUIT that ended the
+    /// poll) or moved away on the server.
+    pub deleted: u32,
+    /// Message bytes stored.
+    pub bytes: u64,
+}
+
+/// What happened to one message, for the progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Progress {
+    /// Bytes of message `id` (POP3 number, IMAP UID) arrived.
+    Receiving {
+        /// Message number or UID.
+        id: u32,
+        /// Bytes so far.
+        received: u64,
+        /// Announced size.
+        size: u64,
+    },
+    /// The message is committed in the store.
+    Stored {
+        /// Message number or UID.
+        id: u32,
+        /// Bytes stored.
+        bytes: u64,
+        /// Only the header was stored.
+        headers_only: bool,
+    },
+    /// The message was skipped (size limit, cap, or already stored).
+    Skipped {
+        /// Message number or UID.
+        id: u32,
+        /// Its size.
+        size: u64,
+    },
+    /// The message was deleted (or marked for deletion) on the server.
+    Deleted {
+        /// Message number or UID.
+        id: u32,
+    },
+}
+
+/// Why a poll stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PollError<T, S> {
+    /// The mail protocol or transport failed.
+    Mail(Error<T>),
+    /// The store failed; [`StoreError::Full`] when it is full. Nothing not
+    /// stored was deleted.
+    Store(StoreError<S>),
+    /// The seen set is full of messages still on the server (see
+    /// [`state`]); the poll stopped before storing more.
+    SeenSetFull {
+        /// Its capacity.
+        capacity: usize,
+    },
+    /// The POP3 server has no UIDL: only [`AfterStore::Delete`] works.
+    NeedsUidl,
+    /// The IMAP mailbox reported no UIDVALIDITY.
+    NoUidValidity,
+}
+
+impl<T, S> From<Error<T>> for PollError<T, S> {
+    fn from(e: Error<T>) -> Self {
+        PollError::Mail(e)
+    }
+}
+
+impl<T, S> From<StoreError<S>> for PollError<T, S> {
+    fn from(e: StoreError<S>) -> Self {
+        PollError::Store(e)
+    }
+}
+
+impl<T: fmt::Debug, S: fmt::Debug> fmt::Display for PollError<T, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PollError::Mail(e) => write!(f, "{e}"),
+            PollError::Store(e) => write!(f, "{e}"),
+            PollError::SeenSetFull { capacity } => write!(
+                f,
+                "seen set full ({capacity} messages kept on the server): delete some or raise N"
+            ),
+            PollError::NeedsUidl => {
+                f.write_str("server has no UIDL: only delete-after-store polling is possible")
+            }
+            PollError::NoUidValidity => f.write_str("mailbox reported no UIDVALIDITY"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: fmt::Debug, S: fmt::Debug> std::error::Error for PollError<T, S> {}
+
+/// How to fetch a new message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Fetch {
+    /// The whole message.
+    Full,
+    /// Only the header.
+    HeadersOnly,
+    /// Not at all (size limit).
+    Skip,
+    /// Not now: a per-poll cap is reached; stop the poll.
+    Stop,
+}
+
+/// The sans-I/O decision core shared by every driver.
+#[derive(Debug, Clone, Copy)]
+pub struct Planner<'a> {
+    /// The policy.
+    pub policy: Policy<'a>,
+    /// Counts so far.
+    pub summary: Summary,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner for one poll.
+    pub fn new(policy: Policy<'a>) -> Self {
+        Planner {
+            policy,
+            summary: Summary::default(),
+        }
+    }
+
+    /// How to fetch a new message of `size` bytes.
+    pub fn fetch(&self, size: u64) -> Fetch {
+        let p = &self.policy;
+        if p.max_messages.is_some_and(|m| self.summary.stored >= m) {
+            return Fetch::Stop;
+        }
+        let oversize = p.max_size.is_some_and(|m| size > m);
+        let kind = match (oversize, p.oversize) {
+            (false, _) => Fetch::Full,
+            (true, Oversize::Skip) => return Fetch::Skip,
+            (true, Oversize::HeadersOnly) => Fetch::HeadersOnly,
+        };
+        // Headers are small; count the full size only for full fetches.
+        let cost = if kind == Fetch::Full { size } else { 0 };
+        if p.max_bytes
+            .is_some_and(|m| self.summary.bytes.saturating_add(cost) > m)
+        {
+            return Fetch::Stop;
+        }
+        kind
+    }
+
+    /// True when a message just stored (as `fetched`) is deleted now.
+    pub fn delete_after_store(&self, fetched: Fetch) -> bool {
+        fetched == Fetch::Full && self.policy.after_store != AfterStore::Keep
+    }
+
+    /// True when a message stored earlier (`seen` entry) is deleted now.
+    /// Never for headers-only messages.
+    pub fn delete_seen(&self, seen: &Seen) -> bool {
+        if seen.headers_only {
+            return false;
+        }
+        if self.policy.after_store != AfterStore::Keep {
+            return true;
+        }
+        match self.policy.delete_older_than {
+            Some(age) if self.policy.now != 0 && seen.stored_at != 0 => {
+                self.policy.now.saturating_sub(seen.stored_at) >= age
+            }
+            _ => false,
+        }
+    }
+
+    /// Records a stored message.
+    pub fn stored(&mut self, bytes: u64) {
+        self.summary.stored += 1;
+        self.summary.bytes += bytes;
+    }
+}
+
+/// `d-Mon-yyyy` (IMAP date) of a Unix time, for `SEARCH BEFORE`.
+pub fn imap_date(unix: u64, out: &mut [u8; 11]) -> &str {
+    // Civil from days (H. Hinnant's algorithm).
+    let z = (unix / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let mon = MONTHS.get((m - 1) as usize).copied().unwrap_or(b"Jan");
+    let y = y.clamp(0, 9999) as u32;
+    *out = [
+        b'0' + (d / 10) as u8,
+        b'0' + (d % 10) as u8,
+        b'-',
+        mon[0],
+        mon[1],
+        mon[2],
+        b'-',
+        b'0' + (y / 1000 % 10) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+    ];
+    core::str::from_utf8(out).unwrap_or("01-Jan-1970")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planner_caps_and_sizes() {
+        let mut p = Planner::new(Policy {
+            max_size: Some(100),
+            max_messages: Some(2),
+            max_bytes: Some(150),
+            ..Policy::default()
+        });
+        assert_eq!(p.fetch(50), Fetch::Full);
+        assert_eq!(p.fetch(101), Fetch::Skip);
+        p.stored(90);
+        assert_eq!(p.fetch(70), Fetch::Stop);
+        assert_eq!(p.fetch(60), Fetch::Full);
+        p.stored(60);
+        assert_eq!(p.fetch(1), Fetch::Stop);
+        assert!(!p.delete_after_store(Fetch::Full));
+        let p = Planner::new(Policy {
+            delete_older_than: Some(10),
+            now: 100,
+            ..Policy::default()
+        });
+        assert!(p.delete_seen(&Seen {
+            key: 1,
+            stored_at: 90,
+            headers_only: false
+        }));
+        assert!(!p.delete_seen(&Seen {
+            key: 1,
+            stored_at: 91,
+            headers_only: false
+        }));
+    }
+
+    #[test]
+    fn dates() {
+        let mut b = [0; 11];
+        assert_eq!(imap_date(0, &mut b), "01-Jan-1970");
+        assert_eq!(imap_date(1_700_000_000, &mut b), "14-Nov-2023");
+        assert_eq!(imap_date(951_782_400, &mut b), "29-Feb-2000");
+    }
+}
