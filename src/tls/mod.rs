@@ -1,0 +1,409 @@
+//! TLS 1.3 for POP3 and IMAP through [embedded-tls]: implicit TLS (POP3S
+//! port 995, IMAPS port 993) and the upgrade of a plain connection (POP3
+//! `STLS`, IMAP `STARTTLS`), blocking (this module) and async
+//! ([`asynch`], feature `async`).
+//!
+//! ```text
+//! implicit:  TCP ──handshake──▶ greeting ──▶ CAPA / CAPABILITY ──▶ login
+//! STARTTLS:  TCP ──▶ greeting ──▶ CAPA ──▶ STLS ──handshake──▶ CAPA again ──▶ login
+//! ```
+//!
+//! - [`pop3_connect`] / [`imap_connect`] do the whole dance for a
+//!   [`TlsMode`] and return a client whose transport is the TLS stream;
+//! - [`pop3_upgrade`] / [`imap_upgrade`] upgrade a client already holding
+//!   a plain connection (after its greeting);
+//! - [`handshake`] only wraps a transport in TLS.
+//!
+//! # Verification (on by default)
+//!
+//! [`TlsSettings::pinned_ca`] checks the server's certificate chain against
+//! one CA certificate the caller pins (DER), and the leaf certificate's
+//! names (subjectAltName DNS entries, else the common name; one leading
+//! `*.` wildcard label allowed) against the server name, which is also sent
+//! as SNI. Validity times are checked only when the caller supplies a clock
+//! ([`TlsSettings::with_clock`], a type implementing [`TlsClock`]); without
+//! one, an expired certificate passes. The handshake is also refused when
+//! the server finished it without proving that it holds the certificate's
+//! key (no `Certificate` or no `CertificateVerify` message), a case
+//! embedded-tls 0.19 does not refuse by itself.
+//!
+//! What embedded-tls's verifier does **not** check: the basicConstraints
+//! and key usage of the certificates in the chain. Every certificate the
+//! pinned CA signed can thus act as an intermediate, so pin a CA that
+//! issues only your own servers' certificates (a private CA), or the
+//! server's self-signed certificate itself, rather than a public root.
+//! Host names are compared as DNS names only: connect by name, not by IP
+//! address. ECDSA P-256 certificates are supported; P-384 and Ed25519 with
+//! the features `tls-p384` / `tls-ed25519`; RSA not at all (it needs an
+//! allocator in embedded-tls).
+//!
+//! [`TlsSettings::insecure_skip_verification`] turns every check off. It
+//! exists for tests against throwaway servers and must not reach firmware
+//! that talks to a real server: anyone on the path can then read the
+//! password.
+//!
+//! # Downgrade and injection safety
+//!
+//! [`TlsMode::StartTls`] means TLS is *required*: there is no fallback to
+//! plain text, and no credential is ever sent before the handshake
+//! succeeded. The helpers stop with an error, before anything but the
+//! capability request was sent, when:
+//!
+//! | case | error |
+//! |---|---|
+//! | the server does not advertise `STLS` / `STARTTLS` | [`Error::NotSupported`] |
+//! | the server refuses `STLS` / `STARTTLS` | [`Error::Refused`] |
+//! | an IMAP `PREAUTH` greeting (logged in without TLS) | [`Error::NotSupported`] naming PREAUTH |
+//! | bytes arrived after the `+OK` / `OK` and before the handshake (command injection) | [`Error::Malformed`] |
+//! | the certificate does not verify, or the server name does not match | [`Error::Transport`]`(`[`TlsError::InvalidCertificate`]`)` (or another [`TlsError`]) |
+//!
+//! The capabilities seen in plain text are forgotten at the upgrade and
+//! asked for again under TLS, so an attacker cannot, say, hide `AUTH=`
+//! mechanisms or add `LOGINDISABLED` for the session under TLS.
+//!
+//! # Memory
+//!
+//! The caller provides the TLS record buffers ([`TlsBuffers`]):
+//!
+//! | what | size | lives |
+//! |---|---|---|
+//! | record read buffer | 16 640 bytes (the largest TLS record; a server may send one at any time) | the whole connection |
+//! | record write buffer | 4 096 recommended; at least 1 KiB (it holds the ClientHello; writes larger than it are split into records) | the whole connection |
+//! | [`TlsStream`] / [`asynch::TlsStream`] itself | ~0.5 KiB (key schedule, see `tests/sizes.rs`) | the whole connection |
+//! | the certificate verifier | `CHAIN` (default [`DEFAULT_CHAIN_CAPACITY`] = 4 KiB) + ~0.5 KiB | stack, during the handshake only |
+//! | P-256 / AES-GCM / SHA-256 arithmetic | a few KiB | stack, during the handshake |
+//!
+//! plus the mail client's own `rx`/`tx` buffers (see [`crate::pop3`],
+//! [`crate::imap`]), which carry decrypted bytes and may stay small. A TLS
+//! session thus needs about 21 KiB of RAM for its lifetime and a few KiB of
+//! extra stack while it starts. `CHAIN` must hold the server's whole
+//! certificate chain as sent ([`TlsSettings::with_chain_capacity`]): a
+//! P-256 leaf is about 0.6 KiB, a public CA's leaf plus intermediate about
+//! 2.5 KiB.
+//!
+//! # Limits
+//!
+//! embedded-tls speaks TLS 1.3 only, with the key exchange secp256r1 and the
+//! cipher suite TLS_AES_128_GCM_SHA256: a server that only speaks TLS 1.2
+//! cannot be reached through these helpers.
+//!
+//! # Another TLS stack
+//!
+//! Nothing outside this module knows about TLS: [`crate::pop3::Client`]
+//! and [`crate::imap::Client`] run over any `embedded_io` (or
+//! `embedded_io_async`) `Read + Write`, so firmware with another TLS stack
+//! (a modem's, mbedTLS, a TLS 1.2 library) can wrap its connection itself,
+//! and use `stls()` / `starttls()` and `resume()` for the upgrade: they
+//! check the injection case and forget the capabilities the same way.
+//!
+//! [embedded-tls]: https://docs.rs/embedded-tls/0.19
+
+use core::marker::PhantomData;
+
+use embedded_tls::blocking::{
+    Aes128GcmSha256, Certificate, CertificateRef, CertificateVerifyRef, CryptoProvider,
+    TlsCipherSuite, TlsVerifier,
+};
+use embedded_tls::pki::CertVerifier;
+
+pub use embedded_tls::blocking::{NoClock, TlsClock};
+pub use embedded_tls::{CryptoRng, CryptoRngCore, TlsError};
+
+use crate::error::Error;
+
+#[macro_use]
+mod driver;
+#[cfg(feature = "async")]
+pub mod asynch;
+mod blocking;
+
+pub use blocking::{handshake, TlsStream};
+#[cfg(feature = "imap")]
+pub use blocking::{imap_connect, imap_upgrade, ImapClient};
+#[cfg(feature = "pop3")]
+pub use blocking::{pop3_connect, pop3_upgrade, Pop3Client};
+
+/// The TLS 1.3 cipher suite the helpers offer: TLS_AES_128_GCM_SHA256
+/// (mandatory for every TLS 1.3 server, RFC 8446 §9.1).
+pub type CipherSuite = Aes128GcmSha256;
+
+/// Recommended size of the record read buffer: the largest TLS record
+/// (16 KiB of data plus 256 bytes of overhead).
+pub const READ_BUFFER_LEN: usize = 16_640;
+
+/// Recommended size of the record write buffer.
+pub const WRITE_BUFFER_LEN: usize = 4_096;
+
+/// Default room for the server's certificate chain during verification.
+pub const DEFAULT_CHAIN_CAPACITY: usize = 4_096;
+
+/// How TLS is brought up. Both modes *require* TLS: neither ever falls
+/// back to plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TlsMode {
+    /// TLS from the first byte: POP3S (port 995), IMAPS (port 993).
+    Implicit,
+    /// Plain connection upgraded with POP3 `STLS` / IMAP `STARTTLS` (ports
+    /// 110 / 143) before any credential is sent. Fails if the server does
+    /// not offer or refuses the upgrade, or (IMAP) greets with `PREAUTH`.
+    StartTls,
+}
+
+/// The caller's TLS record buffers (see the [module docs](self) for sizes).
+#[derive(Debug)]
+pub struct TlsBuffers<'t> {
+    /// Record read buffer: [`READ_BUFFER_LEN`] bytes recommended.
+    pub read: &'t mut [u8],
+    /// Record write buffer: [`WRITE_BUFFER_LEN`] bytes recommended.
+    pub write: &'t mut [u8],
+}
+
+impl<'t> TlsBuffers<'t> {
+    /// Bundles the two record buffers.
+    pub fn new(read: &'t mut [u8], write: &'t mut [u8]) -> Self {
+        TlsBuffers { read, write }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Trust<'a> {
+    PinnedCa(&'a [u8]),
+    InsecureNoVerify,
+}
+
+/// Whom to trust and which server name to expect.
+///
+/// `Clock` supplies the time for certificate validity checks
+/// ([`NoClock`]: not checked); `CHAIN` is the room for the server's
+/// certificate chain during verification (stack, handshake only).
+#[derive(Debug, Clone, Copy)]
+pub struct TlsSettings<'a, Clock = NoClock, const CHAIN: usize = DEFAULT_CHAIN_CAPACITY> {
+    server_name: &'a str,
+    trust: Trust<'a>,
+    clock: PhantomData<Clock>,
+}
+
+impl<'a> TlsSettings<'a> {
+    /// Verifies the server against the CA certificate `ca_der` (DER, X.509)
+    /// and the name `server_name` (also sent as SNI). See the
+    /// [module docs](self#verification-on-by-default) for what is checked.
+    pub const fn pinned_ca(server_name: &'a str, ca_der: &'a [u8]) -> Self {
+        TlsSettings {
+            server_name,
+            trust: Trust::PinnedCa(ca_der),
+            clock: PhantomData,
+        }
+    }
+
+    /// **Insecure, for tests only**: accepts any certificate for any name,
+    /// so anyone on the network path can impersonate the server and read
+    /// the credentials. `server_name` is only sent as SNI.
+    pub const fn insecure_skip_verification(server_name: &'a str) -> Self {
+        TlsSettings {
+            server_name,
+            trust: Trust::InsecureNoVerify,
+            clock: PhantomData,
+        }
+    }
+}
+
+impl<'a, Clock: TlsClock, const CHAIN: usize> TlsSettings<'a, Clock, CHAIN> {
+    /// Checks certificate validity times against `C::now()` (seconds since
+    /// the Unix epoch; `None` skips the check).
+    pub const fn with_clock<C: TlsClock>(self) -> TlsSettings<'a, C, CHAIN> {
+        TlsSettings {
+            server_name: self.server_name,
+            trust: self.trust,
+            clock: PhantomData,
+        }
+    }
+
+    /// Sets the room for the server's certificate chain (bytes, on the
+    /// stack during the handshake); a longer chain fails the handshake.
+    pub const fn with_chain_capacity<const N: usize>(self) -> TlsSettings<'a, Clock, N> {
+        TlsSettings {
+            server_name: self.server_name,
+            trust: self.trust,
+            clock: PhantomData,
+        }
+    }
+
+    /// The server name checked and sent as SNI.
+    pub const fn server_name(&self) -> &'a str {
+        self.server_name
+    }
+
+    /// False only for [`TlsSettings::insecure_skip_verification`].
+    pub const fn verifies(&self) -> bool {
+        matches!(self.trust, Trust::PinnedCa(_))
+    }
+}
+
+/// The crypto provider handed to embedded-tls: the caller's RNG and, unless
+/// verification is off, the pinned-CA verifier.
+pub(crate) struct Provider<'a, R, Clock: TlsClock, const CHAIN: usize> {
+    rng: R,
+    verifier: Option<PinnedVerifier<'a, Clock, CHAIN>>,
+}
+
+impl<'a, R: CryptoRngCore, Clock: TlsClock, const CHAIN: usize> Provider<'a, R, Clock, CHAIN> {
+    pub(crate) fn new(settings: &TlsSettings<'a, Clock, CHAIN>, rng: R) -> Self {
+        let verifier = match settings.trust {
+            Trust::PinnedCa(ca) => Some(PinnedVerifier {
+                inner: CertVerifier::new(Certificate::X509(ca)),
+                certificate_ok: false,
+                signature_ok: false,
+            }),
+            Trust::InsecureNoVerify => None,
+        };
+        Provider { rng, verifier }
+    }
+
+    /// After a successful `open`: the server proved its identity (or
+    /// verification is off).
+    pub(crate) fn authenticated(&self) -> bool {
+        self.verifier
+            .as_ref()
+            .is_none_or(|v| v.certificate_ok && v.signature_ok)
+    }
+}
+
+impl<R: CryptoRngCore, Clock: TlsClock, const CHAIN: usize> CryptoProvider
+    for Provider<'_, R, Clock, CHAIN>
+{
+    type CipherSuite = CipherSuite;
+    type Signature = [u8; 0];
+
+    fn rng(&mut self) -> impl CryptoRngCore {
+        &mut self.rng
+    }
+
+    fn verifier(&mut self) -> Result<&mut impl TlsVerifier<CipherSuite>, TlsError> {
+        self.verifier.as_mut().ok_or(TlsError::Unimplemented)
+    }
+}
+
+/// embedded-tls's pinned-CA verifier, plus the order checks it lacks: one
+/// `Certificate` before one `CertificateVerify` (its verifier panics on a
+/// `CertificateVerify` without a certificate), both required (see
+/// [`Provider::authenticated`]).
+pub(crate) struct PinnedVerifier<'a, Clock: TlsClock, const CHAIN: usize> {
+    inner: CertVerifier<'a, CipherSuite, Clock, CHAIN>,
+    certificate_ok: bool,
+    signature_ok: bool,
+}
+
+impl<Clock: TlsClock, const CHAIN: usize> TlsVerifier<CipherSuite>
+    for PinnedVerifier<'_, Clock, CHAIN>
+{
+    fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
+        self.inner.set_hostname_verification(hostname)
+    }
+
+    fn verify_certificate(
+        &mut self,
+        transcript: &<CipherSuite as TlsCipherSuite>::Hash,
+        cert: CertificateRef,
+    ) -> Result<(), TlsError> {
+        if self.certificate_ok {
+            return Err(TlsError::InvalidHandshake);
+        }
+        self.inner.verify_certificate(transcript, cert)?;
+        self.certificate_ok = true;
+        Ok(())
+    }
+
+    fn verify_signature(&mut self, verify: CertificateVerifyRef) -> Result<(), TlsError> {
+        if !self.certificate_ok || self.signature_ok {
+            return Err(TlsError::InvalidHandshake);
+        }
+        self.inner.verify_signature(verify)?;
+        self.signature_ok = true;
+        Ok(())
+    }
+}
+
+/// Lifts an error of the plain-text phase into the TLS client's error type
+/// (a transport error keeps only its [`embedded_io::ErrorKind`]).
+pub(crate) fn plain_error<E: embedded_io::Error>(e: Error<E>) -> Error<TlsError> {
+    match e {
+        Error::Transport(t) => Error::Transport(TlsError::Io(t.kind())),
+        Error::Sink(k) => Error::Sink(k),
+        Error::ConnectionClosed => Error::ConnectionClosed,
+        Error::Malformed { expected, offset } => Error::Malformed { expected, offset },
+        Error::Refused(r) => Error::Refused(r),
+        Error::BufferTooSmall { needed, available } => Error::BufferTooSmall { needed, available },
+        Error::WrongState { command, state } => Error::WrongState { command, state },
+        Error::InvalidArgument(a) => Error::InvalidArgument(a),
+        Error::NotSupported(w) => Error::NotSupported(w),
+        Error::Broken => Error::Broken,
+    }
+}
+
+/// The error for an IMAP `PREAUTH` greeting when TLS is required.
+#[cfg_attr(not(feature = "imap"), allow(dead_code))]
+pub(crate) const PREAUTH_REFUSED: Error<TlsError> =
+    Error::NotSupported("STARTTLS: the session is authenticated without TLS (PREAUTH)");
+
+/// The error when the session is past the point where an upgrade is
+/// allowed (already logged in, or closed).
+#[cfg(any(feature = "pop3", feature = "imap"))]
+pub(crate) fn late_upgrade(state: &'static str) -> Error<TlsError> {
+    Error::WrongState {
+        command: "STARTTLS",
+        state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_before_certificate_is_refused_not_a_panic() {
+        let settings = TlsSettings::pinned_ca("localhost", &[0x30, 0x00]);
+        let mut p = Provider::new(&settings, NoRng);
+        let v = match p.verifier() {
+            Ok(v) => v,
+            Err(_) => panic!("verifier expected"),
+        };
+        let verify = CertificateVerifyRef {
+            signature_scheme: embedded_tls::SignatureScheme::EcdsaSecp256r1Sha256,
+            signature: &[],
+        };
+        assert!(matches!(
+            v.verify_signature(verify),
+            Err(TlsError::InvalidHandshake)
+        ));
+        assert!(!p.authenticated());
+    }
+
+    #[test]
+    fn insecure_is_authenticated_without_messages_pinned_is_not() {
+        let insecure = TlsSettings::insecure_skip_verification("localhost");
+        assert!(!insecure.verifies());
+        assert!(Provider::new(&insecure, NoRng).authenticated());
+        let pinned = TlsSettings::pinned_ca("localhost", &[]);
+        assert!(pinned.verifies());
+        assert!(!Provider::new(&pinned, NoRng).authenticated());
+    }
+
+    struct NoRng;
+    impl rand_core::RngCore for NoRng {
+        fn next_u32(&mut self) -> u32 {
+            0
+        }
+        fn next_u64(&mut self) -> u64 {
+            0
+        }
+        fn fill_bytes(&mut self, dest: &mut [u8]) {
+            dest.fill(0);
+        }
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+            dest.fill(0);
+            Ok(())
+        }
+    }
+    impl rand_core::CryptoRng for NoRng {}
+}
