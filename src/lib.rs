@@ -34,9 +34,6 @@ pub mod pop3;
 #[cfg(feature = "imap")]
 pub mod imap;
 
-#[cfg(feature = "tls")]
-pub mod tls;
-
 #[cfg(any(feature = "pop3", feature = "imap"))]
 pub mod poll;
 pub mod store;
