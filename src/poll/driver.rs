@@ -443,8 +443,9 @@ macro_rules! poll_driver {
                     break;
                 }
             }
-            // Stored earlier and now due (older than N, quota): walk the
-            // handled UIDs in batches, delete those in the seen set.
+            // Stored earlier and now due (delete mode, older than N,
+            // quota): walk the handled UIDs in batches, delete those in
+            // the seen set or the store.
             let quota_over = match policy.quota_guard {
                 Some(limit) if client.caps().quota => {
                     let q = client.get_quota_root(mailbox)$($await)*?;
@@ -454,13 +455,22 @@ macro_rules! poll_driver {
             };
             let mut used = quota_over.map(|(u, _)| u);
             let older = policy.delete_older_than.is_some() && policy.now != 0;
-            if (older || used.is_some()) && policy.after_store == AfterStore::Keep && cursor.last_uid > 0 {
+            // In delete/move mode this also finishes deletions a cut
+            // interrupted after the commit (the cursor is past them).
+            let deleting = policy.after_store != AfterStore::Keep;
+            if (older || used.is_some() || deleting) && cursor.last_uid > 0 {
                 let mut from = 1u32;
                 while from <= cursor.last_uid {
                     let set = SequenceSet::Range(SeqRange::range(from, cursor.last_uid));
                     let (batch, more) = imap_candidates(client, set, from, validity)$($await)*?;
                     for c in batch.iter() {
-                        let Some(seen) = state.find(c.key) else { continue };
+                        let seen = match state.find(c.key) {
+                            Some(seen) => seen,
+                            None if store.contains(c.key)$($await)*? => {
+                                Seen { key: c.key, stored_at: policy.now, headers_only: false }
+                            }
+                            None => continue,
+                        };
                         if seen.headers_only {
                             continue;
                         }
@@ -469,7 +479,8 @@ macro_rules! poll_driver {
                             _ => false,
                         };
                         if plan.delete_seen(&seen) || over {
-                            imap_delete(client, c.uid, AfterStore::Delete)$($await)*?;
+                            let how = if deleting { policy.after_store } else { AfterStore::Delete };
+                            imap_delete(client, c.uid, how)$($await)*?;
                             plan.summary.deleted += 1;
                             progress(Progress::Deleted { id: c.uid });
                             if let Some(u) = used.as_mut() {
