@@ -25,6 +25,7 @@ extern crate std;
 mod fmt;
 
 pub mod error;
+mod link;
 pub mod sasl;
 pub mod wire;
 

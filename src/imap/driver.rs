@@ -6,6 +6,7 @@
 
 macro_rules! imap_client {
     (
+        link: $link:ident,
         read: $Read:path,
         write: $Write:path,
         async: {$($async:tt)*},
@@ -13,12 +14,12 @@ macro_rules! imap_client {
     ) => {
         use crate::error::Error;
         use crate::imap::{
-            Append, BodyRequest, Capabilities, Code, Command, Completion, Decoded, Event, FetchItems,
+            Append, BodyRequest, Capabilities, Code, Command, Completion, Event, FetchItems,
             GenericEvent, Greeting, ListItem, MailboxState, Parts, Pending, QuotaInfo, RawEvent,
             SearchReturn, SearchSummary, SequenceSet, Session, StatusItems, StatusValues, StoreOp,
         };
         use crate::sasl::{Credentials, Mechanism, SaslClient};
-        use crate::wire::RxBuffer;
+        use crate::link::$link::{flush_sink, write_sink, Link};
 
         /// An IMAP client: a [`Session`] driven over a transport `T`, with
         /// caller-provided receive (`rx`) and command (`tx`) buffers.
@@ -29,11 +30,8 @@ macro_rules! imap_client {
         /// event to a callback; [`Self::submit`] and [`Self::complete`]
         /// allow several commands in flight (pipelining).
         pub struct Client<'b, T> {
-            transport: T,
+            link: Link<'b, T>,
             session: Session,
-            rx: RxBuffer<'b>,
-            tx: &'b mut [u8],
-            consumed: usize,
         }
 
         impl<'b, T> Client<'b, T>
@@ -66,19 +64,16 @@ macro_rules! imap_client {
             /// the transport of [`Self::starttls`] in TLS.
             pub fn resume(parts: Parts<'b, T>) -> Self {
                 Client {
-                    transport: parts.transport,
+                    link: Link::new(parts.transport, parts.rx, parts.tx),
                     session: parts.session,
-                    rx: RxBuffer::new(parts.rx),
-                    tx: parts.tx,
-                    consumed: 0,
                 }
             }
 
             /// Hands back the transport, the session and the buffers.
             /// Received bytes not yet decoded are dropped.
             pub fn into_parts(self) -> Parts<'b, T> {
-                let Client { transport, session, rx, tx, .. } = self;
-                Parts { transport, session, rx: rx.into_inner(), tx }
+                let (transport, rx, tx) = self.link.into_parts();
+                Parts { transport, session: self.session, rx, tx }
             }
 
             /// The protocol state machine.
@@ -93,7 +88,7 @@ macro_rules! imap_client {
 
             /// The transport.
             pub fn transport_mut(&mut self) -> &mut T {
-                &mut self.transport
+                &mut self.link.transport
             }
 
             /// What the server advertised, as last seen.
@@ -135,7 +130,7 @@ macro_rules! imap_client {
             /// `LOGOUT`: returns the transport, which the caller closes.
             pub $($async)* fn logout(mut self) -> Result<T, Error<T::Error>> {
                 self.run(&Command::Logout, |_| {})$($await)*?;
-                Ok(self.transport)
+                Ok(self.link.into_parts().0)
             }
 
             /// `ID` (RFC 2971): tells the server who we are (`None`: `NIL`).
@@ -181,7 +176,7 @@ macro_rules! imap_client {
                 credentials: Credentials<'_>,
             ) -> Result<(), Error<T::Error>> {
                 let mut sasl = SaslClient::new(mechanism, credentials).map_err(Error::widen)?;
-                let n = self.session.encode_authenticate(&mut sasl, self.tx).map_err(Error::widen)?;
+                let n = self.session.encode_authenticate(&mut sasl, self.link.tx).map_err(Error::widen)?;
                 let tag = self.session.last_tag();
                 let sent = self.write_tx(n)$($await)*;
                 self.wipe_tx();
@@ -193,12 +188,12 @@ macro_rules! imap_client {
                             return Err(Error::Refused(refusal))
                         }
                         GenericEvent::Continue(span) => {
-                            let c = span.get(self.rx.data());
-                            match self.session.encode_sasl_response(&mut sasl, c, self.tx) {
+                            let c = span.get(self.link.rx.data());
+                            match self.session.encode_sasl_response(&mut sasl, c, self.link.tx) {
                                 Ok(n) => n,
                                 // Cancel so the server answers BAD and the
                                 // session stays in step.
-                                Err(_) => self.session.encode_sasl_cancel(self.tx).map_err(Error::widen)?,
+                                Err(_) => self.session.encode_sasl_cancel(self.link.tx).map_err(Error::widen)?,
                             }
                         }
                         GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
@@ -222,8 +217,8 @@ macro_rules! imap_client {
                     return Err(Error::NotSupported("STARTTLS"));
                 }
                 self.run(&Command::StartTls, |_| {})$($await)*?;
-                self.rx.consume(core::mem::take(&mut self.consumed));
-                self.session.begin_tls(self.rx.len()).map_err(Error::widen)?;
+                let held = self.link.held_after_last_event();
+                self.session.begin_tls(held).map_err(Error::widen)?;
                 Ok(self.into_parts())
             }
 
@@ -399,16 +394,12 @@ macro_rules! imap_client {
                 let mut sink_error = None;
                 loop {
                     match self.next_event()$($await)*? {
-                        GenericEvent::BodyChunk(mut chunk) => {
+                        GenericEvent::BodyChunk(chunk) => {
                             total += chunk.len() as u64;
                             // After a sink failure keep reading to the end
                             // so the session stays usable.
-                            while sink_error.is_none() && !chunk.is_empty() {
-                                match sink.write(chunk)$($await)* {
-                                    Ok(0) => sink_error = Some(embedded_io::ErrorKind::WriteZero),
-                                    Ok(k) => chunk = chunk.get(k..).unwrap_or(&[]),
-                                    Err(e) => sink_error = Some(embedded_io::Error::kind(&e)),
-                                }
+                            if sink_error.is_none() {
+                                sink_error = write_sink(sink, chunk)$($await)*;
                             }
                         }
                         GenericEvent::Done { tag: t, .. } if t == tag => break,
@@ -420,9 +411,7 @@ macro_rules! imap_client {
                     }
                 }
                 if sink_error.is_none() {
-                    if let Err(e) = sink.flush()$($await)* {
-                        sink_error = Some(embedded_io::Error::kind(&e));
-                    }
+                    sink_error = flush_sink(sink)$($await)*;
                 }
                 match sink_error {
                     Some(kind) => Err(Error::Sink(kind)),
@@ -479,12 +468,12 @@ macro_rules! imap_client {
                 len: u32,
                 source: &mut R,
             ) -> Result<Completion, Error<T::Error>> {
-                if self.tx.len() < 3 {
-                    return Err(Error::BufferTooSmall { needed: 3, available: self.tx.len() });
+                if self.link.tx.len() < 3 {
+                    return Err(Error::BufferTooSmall { needed: 3, available: self.link.tx.len() });
                 }
                 let plan = self
                     .session
-                    .encode_append(&Append { mailbox, flags, date, len }, self.tx)
+                    .encode_append(&Append { mailbox, flags, date, len }, self.link.tx)
                     .map_err(Error::widen)?;
                 let tag = self.session.last_tag();
                 let mut used = plan.len;
@@ -507,9 +496,9 @@ macro_rules! imap_client {
                     }
                 }
                 let mut remaining = len as usize;
-                let keep_for_last = self.tx.len() / 2;
+                let keep_for_last = self.link.tx.len() / 2;
                 while remaining > 0 {
-                    let room = self.tx.len() - used;
+                    let room = self.link.tx.len() - used;
                     // The last piece of the message leaves in one write
                     // with the closing CRLF; hold back up to half a buffer
                     // for it rather than a stray byte or two.
@@ -523,7 +512,7 @@ macro_rules! imap_client {
                         used = 0;
                         continue;
                     }
-                    let dst = self.tx.get_mut(used..used + want).unwrap_or(&mut []);
+                    let dst = self.link.tx.get_mut(used..used + want).unwrap_or(&mut []);
                     let n = match source.read(dst)$($await)* {
                         Ok(0) => Err(embedded_io::ErrorKind::Other),
                         // A source claiming more than it was given is
@@ -541,12 +530,12 @@ macro_rules! imap_client {
                     };
                     used += n;
                     remaining -= n;
-                    if remaining > 0 && used == self.tx.len() {
+                    if remaining > 0 && used == self.link.tx.len() {
                         self.write_tx(used)$($await)*?;
                         used = 0;
                     }
                 }
-                if let Some(end) = self.tx.get_mut(used..used + 2) {
+                if let Some(end) = self.link.tx.get_mut(used..used + 2) {
                     end.copy_from_slice(b"\r\n");
                 }
                 self.write_tx(used + 2)$($await)*?;
@@ -586,7 +575,7 @@ macro_rules! imap_client {
                     if let GenericEvent::Bye { refusal } = raw {
                         return Err(self.bye(refusal));
                     }
-                    if !each(raw.resolve(self.rx.data())) {
+                    if !each(raw.resolve(self.link.rx.data())) {
                         return Ok(());
                     }
                 }
@@ -595,7 +584,7 @@ macro_rules! imap_client {
             /// Sends `DONE` and reads IDLE's tagged response.
             pub $($async)* fn idle_done(&mut self) -> Result<(), Error<T::Error>> {
                 let tag = self.session.last_tag();
-                let n = self.session.encode_idle_done(self.tx).map_err(Error::widen)?;
+                let n = self.session.encode_idle_done(self.link.tx).map_err(Error::widen)?;
                 self.write_tx(n)$($await)*?;
                 self.finish(tag, &mut |_| {})$($await)*.map(|_| ())
             }
@@ -646,7 +635,7 @@ macro_rules! imap_client {
             /// The next event, reading from the transport as needed.
             pub $($async)* fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
                 let raw = self.next_raw()$($await)*?;
-                Ok(raw.resolve(self.rx.data()))
+                Ok(raw.resolve(self.link.rx.data()))
             }
 
             // ---- byte moving -------------------------------------------
@@ -672,9 +661,9 @@ macro_rules! imap_client {
                         }
                         GenericEvent::Status { code, .. } => {
                             note(&mut done, &code);
-                            each(raw.resolve(self.rx.data()));
+                            each(raw.resolve(self.link.rx.data()));
                         }
-                        other => each(other.resolve(self.rx.data())),
+                        other => each(other.resolve(self.link.rx.data())),
                     }
                 }
             }
@@ -685,64 +674,22 @@ macro_rules! imap_client {
             }
 
             $($async)* fn send(&mut self, cmd: &Command<'_>) -> Result<(), Error<T::Error>> {
-                let n = self.session.encode(cmd, self.tx).map_err(Error::widen)?;
+                let n = self.session.encode(cmd, self.link.tx).map_err(Error::widen)?;
                 self.write_tx(n)$($await)*
             }
 
             $($async)* fn write_tx(&mut self, n: usize) -> Result<(), Error<T::Error>> {
-                let mut bytes = self.tx.get(..n).unwrap_or(&[]);
-                while !bytes.is_empty() {
-                    match self.transport.write(bytes)$($await)* {
-                        Ok(0) => {
-                            self.session.close();
-                            return Err(Error::ConnectionClosed);
-                        }
-                        Ok(k) => bytes = bytes.get(k..).unwrap_or(&[]),
-                        Err(e) => {
-                            self.session.close();
-                            return Err(Error::Transport(e));
-                        }
-                    }
-                }
-                self.transport.flush()$($await)*.map_err(Error::Transport)
+                self.link.write_tx(n, &mut self.session)$($await)*
             }
 
             /// Overwrites the command buffer (credentials were in it).
             fn wipe_tx(&mut self) {
-                self.tx.fill(0);
+                self.link.wipe_tx();
             }
 
             /// The next event as byte ranges of the receive buffer.
             $($async)* fn next_raw(&mut self) -> Result<RawEvent, Error<T::Error>> {
-                self.rx.consume(core::mem::take(&mut self.consumed));
-                loop {
-                    match self.session.decode_raw(self.rx.data()).map_err(Error::widen)? {
-                        Decoded::NeedMore => {
-                            if self.rx.is_full() {
-                                // The session consumes the held bytes next.
-                                self.session.overflow(self.rx.len());
-                                continue;
-                            }
-                            let n = match self.transport.read(self.rx.spare())$($await)* {
-                                Ok(n) => n,
-                                Err(e) => {
-                                    self.session.close();
-                                    return Err(Error::Transport(e));
-                                }
-                            };
-                            if n == 0 {
-                                self.session.close();
-                                return Err(Error::ConnectionClosed);
-                            }
-                            self.rx.commit(n);
-                        }
-                        Decoded::Progress { consumed, event: None } => self.rx.consume(consumed),
-                        Decoded::Progress { consumed, event: Some(event) } => {
-                            self.consumed = consumed;
-                            return Ok(event);
-                        }
-                    }
-                }
+                self.link.next_raw(&mut self.session)$($await)*
             }
         }
 

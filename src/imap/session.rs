@@ -87,20 +87,7 @@ pub enum Pending {
 }
 
 /// The result of one [`Session::decode_raw`] step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decoded {
-    /// Nothing can be decided with the bytes given: read more. If the
-    /// receive buffer is already full, call [`Session::overflow`] (and keep
-    /// the bytes: the session consumes them in the next steps).
-    NeedMore,
-    /// `consumed` bytes were used; `event` (if any) is what they meant.
-    Progress {
-        /// Bytes of the input used; drop them after handling the event.
-        consumed: usize,
-        /// What happened, if anything worth reporting.
-        event: Option<RawEvent>,
-    },
-}
+pub type Decoded = crate::wire::Decoded<RawEvent>;
 
 /// How an APPEND's literal must be sent, from [`Session::encode_append`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -548,5 +535,18 @@ impl Session {
             consumed: end,
             event,
         })
+    }
+}
+
+impl crate::wire::Machine for Session {
+    type Raw = RawEvent;
+    fn decode_raw(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
+        Session::decode_raw(self, input)
+    }
+    fn overflow(&mut self, available: usize) {
+        Session::overflow(self, available);
+    }
+    fn close(&mut self) {
+        Session::close(self);
     }
 }

@@ -2,6 +2,7 @@
 //! code as the blocking [`Client`](super::Client), with `.await`.
 
 pop3_client! {
+    link: asynch,
     read: embedded_io_async::Read,
     write: embedded_io_async::Write,
     async: {async},

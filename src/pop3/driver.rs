@@ -6,16 +6,17 @@
 
 macro_rules! pop3_client {
     (
+        link: $link:ident,
         read: $Read:path,
         write: $Write:path,
         async: {$($async:tt)*},
         await: {$($await:tt)*}
     ) => {
         use crate::error::{Error, ProtocolError};
-        use crate::pop3::{Capabilities, Command, Decoded, Event, RawEvent, Session};
+        use crate::pop3::{Capabilities, Command, Event, RawEvent, Session};
         use crate::pop3::types::{Greeting, Parts, Stat, UniqueId, MAX_UID_LEN};
         use crate::sasl::{Credentials, Mechanism, SaslClient};
-        use crate::wire::RxBuffer;
+        use crate::link::$link::{flush_sink, write_sink, Link};
 
         /// A POP3 client: a [`Session`] driven over a transport `T`, with
         /// caller-provided receive (`rx`) and command (`tx`) buffers.
@@ -24,11 +25,8 @@ macro_rules! pop3_client {
         /// [`Self::delete_many`] pipeline when the server offers
         /// PIPELINING.
         pub struct Client<'b, T> {
-            transport: T,
+            link: Link<'b, T>,
             session: Session,
-            rx: RxBuffer<'b>,
-            tx: &'b mut [u8],
-            consumed: usize,
         }
 
         impl<'b, T> Client<'b, T>
@@ -61,28 +59,19 @@ macro_rules! pop3_client {
             /// the transport of [`Self::stls`] in TLS.
             pub fn resume(parts: Parts<'b, T>) -> Self {
                 Client {
-                    transport: parts.transport,
+                    link: Link::new(parts.transport, parts.rx, parts.tx),
                     session: parts.session,
-                    rx: RxBuffer::new(parts.rx),
-                    tx: parts.tx,
-                    consumed: 0,
                 }
             }
 
             /// Hands back the transport, the session and the buffers.
             /// Received bytes not yet decoded are dropped.
             pub fn into_parts(self) -> Parts<'b, T> {
-                let Client {
-                    transport,
-                    session,
-                    rx,
-                    tx,
-                    ..
-                } = self;
+                let (transport, rx, tx) = self.link.into_parts();
                 Parts {
                     transport,
-                    session,
-                    rx: rx.into_inner(),
+                    session: self.session,
+                    rx,
                     tx,
                 }
             }
@@ -94,7 +83,7 @@ macro_rules! pop3_client {
 
             /// The transport.
             pub fn transport_mut(&mut self) -> &mut T {
-                &mut self.transport
+                &mut self.link.transport
             }
 
             /// What the last CAPA reported (see [`Self::capabilities`]).
@@ -134,8 +123,8 @@ macro_rules! pop3_client {
                 crate::wire::check_arg(user.as_bytes()).map_err(|e| ProtocolError::from(e).widen())?;
                 crate::wire::check_text(password.as_bytes()).map_err(|e| ProtocolError::from(e).widen())?;
                 if self.session.capabilities().pipelining {
-                    let n = self.session.encode(&Command::User(user), self.tx).map_err(Error::widen)?;
-                    let rest = self.tx.get_mut(n..).unwrap_or(&mut []);
+                    let n = self.session.encode(&Command::User(user), self.link.tx).map_err(Error::widen)?;
+                    let rest = self.link.tx.get_mut(n..).unwrap_or(&mut []);
                     let m = match self.session.encode(&Command::Pass(password), rest) {
                         Ok(m) => m,
                         Err(e) => {
@@ -179,7 +168,7 @@ macro_rules! pop3_client {
                 credentials: Credentials<'_>,
             ) -> Result<(), Error<T::Error>> {
                 let mut sasl = SaslClient::new(mechanism, credentials).map_err(Error::widen)?;
-                let n = self.session.encode_auth(&mut sasl, self.tx).map_err(Error::widen)?;
+                let n = self.session.encode_auth(&mut sasl, self.link.tx).map_err(Error::widen)?;
                 let sent = self.write_tx(n)$($await)*;
                 self.wipe_tx();
                 sent?;
@@ -188,12 +177,12 @@ macro_rules! pop3_client {
                         RawEvent::Ok(_) => return Ok(()),
                         RawEvent::Refused(r) => return Err(Error::Refused(r)),
                         RawEvent::Challenge(span) => {
-                            let c = span.get(self.rx.data());
-                            match self.session.encode_sasl_response(&mut sasl, c, self.tx) {
+                            let c = span.get(self.link.rx.data());
+                            match self.session.encode_sasl_response(&mut sasl, c, self.link.tx) {
                                 Ok(n) => n,
                                 // Cancel so the server answers -ERR and
                                 // the session stays in step.
-                                Err(_) => self.session.encode_sasl_cancel(self.tx).map_err(Error::widen)?,
+                                Err(_) => self.session.encode_sasl_cancel(self.link.tx).map_err(Error::widen)?,
                             }
                         }
                         _ => return Err(unexpected("SASL challenge or status")),
@@ -316,7 +305,7 @@ macro_rules! pop3_client {
                     let mut used = 0;
                     let mut sent = 0;
                     for &m in rest.iter().take(batch_cap) {
-                        let out = self.tx.get_mut(used..).unwrap_or(&mut []);
+                        let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
                         match self.session.encode(&Command::Dele(m), out) {
                             Ok(n) => {
                                 used += n;
@@ -358,7 +347,7 @@ macro_rules! pop3_client {
             pub $($async)* fn quit(mut self) -> Result<T, Error<T::Error>> {
                 self.send(&Command::Quit)$($await)*?;
                 self.finish_ok()$($await)*?;
-                Ok(self.transport)
+                Ok(self.link.into_parts().0)
             }
 
             /// `STLS` (RFC 2595): on `+OK`, hands back the parts so the
@@ -372,83 +361,35 @@ macro_rules! pop3_client {
                 }
                 self.send(&Command::Stls)$($await)*?;
                 self.finish_ok()$($await)*?;
-                self.rx.consume(core::mem::take(&mut self.consumed));
-                self.session.begin_tls(self.rx.len()).map_err(Error::widen)?;
+                let held = self.link.held_after_last_event();
+                self.session.begin_tls(held).map_err(Error::widen)?;
                 Ok(self.into_parts())
             }
 
             // ---- byte moving -------------------------------------------
 
             $($async)* fn send(&mut self, cmd: &Command<'_>) -> Result<(), Error<T::Error>> {
-                let n = self.session.encode(cmd, self.tx).map_err(Error::widen)?;
+                let n = self.session.encode(cmd, self.link.tx).map_err(Error::widen)?;
                 self.write_tx(n)$($await)*
             }
 
             $($async)* fn write_tx(&mut self, n: usize) -> Result<(), Error<T::Error>> {
-                let mut bytes = self.tx.get(..n).unwrap_or(&[]);
-                while !bytes.is_empty() {
-                    match self.transport.write(bytes)$($await)* {
-                        Ok(0) => {
-                            self.session.close();
-                            return Err(Error::ConnectionClosed);
-                        }
-                        Ok(k) => bytes = bytes.get(k..).unwrap_or(&[]),
-                        Err(e) => {
-                            self.session.close();
-                            return Err(Error::Transport(e));
-                        }
-                    }
-                }
-                self.transport.flush()$($await)*.map_err(Error::Transport)
+                self.link.write_tx(n, &mut self.session)$($await)*
             }
 
-            /// Overwrites the command buffer (credentials were in it).
             fn wipe_tx(&mut self) {
-                self.tx.fill(0);
+                self.link.wipe_tx();
             }
 
             /// The next event, reading from the transport as needed.
             $($async)* fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
-                let raw = self.next_raw()$($await)*?;
-                Ok(raw.resolve(self.rx.data()))
+                let raw = self.link.next_raw(&mut self.session)$($await)*?;
+                Ok(raw.resolve(self.link.rx.data()))
             }
 
             /// The next event as byte ranges of the receive buffer.
             $($async)* fn next_raw(&mut self) -> Result<RawEvent, Error<T::Error>> {
-                self.rx.consume(core::mem::take(&mut self.consumed));
-                loop {
-                    match self.session.decode_raw(self.rx.data()).map_err(Error::widen)? {
-                        Decoded::NeedMore => {
-                            if self.rx.is_full() {
-                                self.session.overflow(self.rx.len());
-                                self.rx.clear();
-                            }
-                            let n = match self.transport.read(self.rx.spare())$($await)* {
-                                Ok(n) => n,
-                                Err(e) => {
-                                    self.session.close();
-                                    return Err(Error::Transport(e));
-                                }
-                            };
-                            if n == 0 {
-                                self.session.close();
-                                return Err(Error::ConnectionClosed);
-                            }
-                            self.rx.commit(n);
-                        }
-                        // The session never reports no progress without
-                        // an event; refuse to spin if it ever did.
-                        Decoded::Progress { consumed: 0, event: None } => {
-                            self.session.close();
-                            return Err(Error::Broken);
-                        }
-                        Decoded::Progress { consumed, event: None } => self.rx.consume(consumed),
-                        Decoded::Progress { consumed, event: Some(event) } => {
-                            self.consumed = consumed;
-                            return Ok(event);
-                        }
-                    }
-                }
+                self.link.next_raw(&mut self.session)$($await)*
             }
 
             /// Reads a single-line response: `Ok` or the refusal.
@@ -465,16 +406,12 @@ macro_rules! pop3_client {
                 let mut sink_error = None;
                 loop {
                     match self.next_event()$($await)*? {
-                        Event::Body(mut chunk) => {
+                        Event::Body(chunk) => {
                             total += chunk.len() as u64;
                             // After a sink failure keep reading to the end
                             // so the session stays usable.
-                            while sink_error.is_none() && !chunk.is_empty() {
-                                match sink.write(chunk)$($await)* {
-                                    Ok(0) => sink_error = Some(embedded_io::ErrorKind::WriteZero),
-                                    Ok(k) => chunk = chunk.get(k..).unwrap_or(&[]),
-                                    Err(e) => sink_error = Some(embedded_io::Error::kind(&e)),
-                                }
+                            if sink_error.is_none() {
+                                sink_error = write_sink(sink, chunk)$($await)*;
                             }
                         }
                         Event::End => break,
@@ -483,9 +420,7 @@ macro_rules! pop3_client {
                     }
                 }
                 if sink_error.is_none() {
-                    if let Err(e) = sink.flush()$($await)* {
-                        sink_error = Some(embedded_io::Error::kind(&e));
-                    }
+                    sink_error = flush_sink(sink)$($await)*;
                 }
                 match sink_error {
                     Some(kind) => Err(Error::Sink(kind)),

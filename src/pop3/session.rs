@@ -181,19 +181,7 @@ impl RawEvent {
 }
 
 /// The result of one [`Session::decode_raw`] step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decoded {
-    /// Nothing can be decided with the bytes given: read more. If the
-    /// receive buffer is already full, call [`Session::overflow`].
-    NeedMore,
-    /// `consumed` bytes were used; `event` (if any) is what they meant.
-    Progress {
-        /// Bytes of the input used; drop them after handling the event.
-        consumed: usize,
-        /// What happened, if anything worth reporting.
-        event: Option<RawEvent>,
-    },
-}
+pub type Decoded = crate::wire::Decoded<RawEvent>;
 
 /// Where the receiver is within the response stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -495,12 +483,12 @@ impl Session {
     }
 
     /// Tells the session the receive buffer is full and still holds no
-    /// complete line: it will discard the line, count its length, and then
-    /// fail with [`ProtocolError::BufferTooSmall`] naming the size needed.
-    /// The caller drops the `available` buffered bytes.
+    /// complete line. Keep the buffered bytes: the next steps consume the
+    /// line, count its length, and then fail with
+    /// [`ProtocolError::BufferTooSmall`] naming the size needed.
     pub fn overflow(&mut self, available: usize) {
         self.rx = Rx::Overflow {
-            counted: available,
+            counted: 0,
             available,
         };
     }
@@ -746,6 +734,19 @@ impl Session {
     pub fn close(&mut self) {
         self.state = State::Closed;
         self.broken = true;
+    }
+}
+
+impl crate::wire::Machine for Session {
+    type Raw = RawEvent;
+    fn decode_raw(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
+        Session::decode_raw(self, input)
+    }
+    fn overflow(&mut self, available: usize) {
+        Session::overflow(self, available);
+    }
+    fn close(&mut self) {
+        Session::close(self);
     }
 }
 

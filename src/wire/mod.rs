@@ -6,6 +6,7 @@
 //! Nothing here allocates or does I/O; every buffer belongs to the caller.
 
 mod args;
+mod decoded;
 mod dot;
 mod line;
 mod literal;
@@ -13,6 +14,7 @@ mod rx;
 mod tx;
 
 pub use args::{check_arg, check_text, ArgError};
+pub use decoded::{Decoded, Machine};
 pub use dot::{DotDecoder, DotStep};
 pub use line::{find_line, trim_crlf};
 pub use literal::LiteralCounter;
