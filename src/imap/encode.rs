@@ -362,17 +362,12 @@ impl Session {
                 state: self.state.name(),
             });
         }
-        let mut c = TxCursor::new(out);
-        sasl.respond(challenge.trim_ascii(), &mut c)?;
-        c.put(b"\r\n");
-        c.finish()
+        sasl.encode_response_line(challenge, out)
     }
 
     /// Encodes `*`, which cancels an AUTHENTICATE exchange.
     pub fn encode_sasl_cancel(&mut self, out: &mut [u8]) -> Result<usize, ProtocolError> {
-        let mut c = TxCursor::new(out);
-        c.put(b"*\r\n");
-        c.finish()
+        crate::sasl::encode_cancel_line(out)
     }
 
     /// Encodes the APPEND command up to and including its literal header.

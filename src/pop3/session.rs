@@ -469,17 +469,12 @@ impl Session {
                 state: self.state.name(),
             });
         }
-        let mut c = TxCursor::new(out);
-        sasl.respond(challenge, &mut c)?;
-        c.put(b"\r\n");
-        c.finish()
+        sasl.encode_response_line(challenge, out)
     }
 
     /// Encodes `*`, which cancels a SASL exchange (RFC 5034 §4).
     pub fn encode_sasl_cancel(&mut self, out: &mut [u8]) -> Result<usize, ProtocolError> {
-        let mut c = TxCursor::new(out);
-        c.put(b"*\r\n");
-        c.finish()
+        crate::sasl::encode_cancel_line(out)
     }
 
     /// Tells the session the receive buffer is full and still holds no

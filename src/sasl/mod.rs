@@ -236,6 +236,27 @@ impl<'a> SaslClient<'a> {
     }
 }
 
+impl SaslClient<'_> {
+    /// Encodes the whole response line to a challenge: base64 and CRLF.
+    pub fn encode_response_line(
+        &mut self,
+        challenge_b64: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, ProtocolError> {
+        let mut c = TxCursor::new(out);
+        self.respond(challenge_b64.trim_ascii(), &mut c)?;
+        c.put(b"\r\n");
+        c.finish()
+    }
+}
+
+/// Encodes the line `*` that cancels an exchange (RFC 4954 / 5034 / 3501).
+pub fn encode_cancel_line(out: &mut [u8]) -> Result<usize, ProtocolError> {
+    let mut c = TxCursor::new(out);
+    c.put(b"*\r\n");
+    c.finish()
+}
+
 /// Writes `bytes` as lower-case hex into `out` (two bytes per input byte).
 pub(crate) fn hex_lower(bytes: &[u8], out: &mut [u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
