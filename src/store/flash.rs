@@ -1,0 +1,401 @@
+//! A message store on NOR flash through sequential-storage 8 (feature
+//! `flash`).
+//!
+//! Two flash ranges, each a whole number of erase pages:
+//!
+//! - `messages`: a sequential-storage queue. A message is a run of chunk
+//!   items `['C', id, bytes...]` (each at most one buffer long, so it fits
+//!   a page) followed by a commit item `['M', id, key, len]`. A message
+//!   without its commit item (power lost, connection cut, `abort`) is
+//!   never visible; items are CRC-protected by sequential-storage, and the
+//!   commit item is written after every chunk, so a visible message is
+//!   whole. Such leftovers are reclaimed by [`FlashStore::remove_oldest`].
+//! - `state`: a sequential-storage map holding the sync-state blob.
+//!
+//! Overhead per message: sequential-storage's item header (8 bytes, words
+//! padded) per chunk item and per commit item, plus 5 bytes per chunk and
+//! 21 bytes of commit record: with 1 KiB chunks, about `13 × ⌈len/1019⌉ +
+//! 32` bytes (≈ 45 bytes for a 1 KiB message, ≈ 1.3 % for large ones).
+//!
+//! The buffer given to [`FlashStore::open`] is where chunks are assembled
+//! and items read back; it must fit in a page with the item header, and
+//! its half must hold the encoded sync state.
+//!
+//! Blocking firmware: the store is async (sequential-storage is); wrap a
+//! blocking flash driver in `embassy_embedded_hal::adapter::BlockingAsync`
+//! and the store in [`super::Blocking`], which runs each call with
+//! [`super::block_on`].
+//!
+//! Lookups (`contains`, `open`) scan the queue: fine for the few hundred
+//! messages a small flash holds.
+
+use super::{asynch::MessageStore, MessageKey, StateBlob, StoreError};
+use core::ops::Range;
+use embedded_storage_async::nor_flash::{MultiwriteNorFlash, NorFlash};
+use sequential_storage::cache::{Cache, Uncached};
+use sequential_storage::map::{MapConfig, MapStorage};
+use sequential_storage::queue::{QueueConfig, QueueStorage};
+
+const CHUNK: u8 = b'C';
+const COMMIT: u8 = b'M';
+const CHUNK_HEADER: usize = 5;
+const COMMIT_LEN: usize = 21;
+const STATE_KEY: u8 = 0;
+
+type Uncached3 = Cache<Uncached, Uncached, Uncached>;
+
+/// A flash failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FlashError<E> {
+    /// The flash driver failed.
+    Flash(E),
+    /// sequential-storage found corruption it could not repair.
+    Corrupted,
+    /// The buffer is too small for an item on flash.
+    BufferTooSmall,
+    /// The ranges or the buffer do not suit the flash's page size.
+    BadConfig,
+    /// Another sequential-storage error.
+    Other,
+}
+
+fn map_err<E>(e: sequential_storage::Error<E>) -> StoreError<FlashError<E>> {
+    use sequential_storage::Error as SE;
+    match e {
+        SE::Storage { value, .. } => StoreError::Io(FlashError::Flash(value)),
+        SE::FullStorage => StoreError::Full { needed: 0, free: 0 },
+        SE::Corrupted { .. } => StoreError::Io(FlashError::Corrupted),
+        SE::BufferTooSmall(_) => StoreError::Io(FlashError::BufferTooSmall),
+        SE::ItemTooBig => StoreError::Io(FlashError::BadConfig),
+        _ => StoreError::Io(FlashError::Other),
+    }
+}
+
+/// A committed message as listed by [`FlashStore::messages`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MessageInfo {
+    /// The store's sequence number of the message.
+    pub id: u32,
+    /// Its key.
+    pub key: MessageKey,
+    /// Its length in bytes.
+    pub len: u64,
+}
+
+fn commit_record(item: &[u8]) -> Option<MessageInfo> {
+    if item.len() != COMMIT_LEN || item.first() != Some(&COMMIT) {
+        return None;
+    }
+    Some(MessageInfo {
+        id: u32::from_le_bytes(item.get(1..5)?.try_into().ok()?),
+        key: u64::from_le_bytes(item.get(5..13)?.try_into().ok()?),
+        len: u64::from_le_bytes(item.get(13..21)?.try_into().ok()?),
+    })
+}
+
+fn chunk_id(item: &[u8]) -> Option<u32> {
+    if item.first() != Some(&CHUNK) {
+        return None;
+    }
+    Some(u32::from_le_bytes(item.get(1..5)?.try_into().ok()?))
+}
+
+/// The flash store. See the [module docs](self).
+pub struct FlashStore<'b, S: NorFlash> {
+    flash: S,
+    messages: Range<u32>,
+    state: Range<u32>,
+    buf: &'b mut [u8],
+    fill: usize,
+    open: Option<(u32, MessageKey, u64)>,
+    next_id: u32,
+}
+
+impl<S: NorFlash> core::fmt::Debug for FlashStore<'_, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FlashStore")
+            .field("messages", &self.messages)
+            .field("state", &self.state)
+            .field("next_id", &self.next_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'b, S: NorFlash> FlashStore<'b, S> {
+    /// Opens the store on `flash`: `messages` and `state` are disjoint
+    /// ranges of whole erase pages (`messages` ≥ 1 page, `state` ≥ 2);
+    /// `buf` is the chunk and item buffer (≥ 64 bytes, ≤ a page minus
+    /// the item header). Scans the queue for the next message id.
+    pub async fn open(
+        flash: S,
+        messages: Range<u32>,
+        state: Range<u32>,
+        buf: &'b mut [u8],
+    ) -> Result<Self, StoreError<FlashError<S::Error>>> {
+        let max_item = S::ERASE_SIZE.saturating_sub(
+            QueueStorage::<S, Uncached3>::item_overhead_size() as usize + 4 * S::WRITE_SIZE,
+        );
+        let bad = || StoreError::Io(FlashError::BadConfig);
+        QueueConfig::<S>::try_new(messages.clone()).map_err(|_| bad())?;
+        MapConfig::<S>::try_new(state.clone()).map_err(|_| bad())?;
+        if buf.len() < 64 || buf.len() > max_item || messages.end > state.start && state.end > messages.start {
+            return Err(bad());
+        }
+        let mut store = FlashStore {
+            flash,
+            messages,
+            state,
+            buf,
+            fill: 0,
+            open: None,
+            next_id: 1,
+        };
+        let mut max = 0u32;
+        store
+            .scan(|item| {
+                let id = commit_record(item).map(|m| m.id).or_else(|| chunk_id(item));
+                max = max.max(id.unwrap_or(0));
+            })
+            .await?;
+        store.next_id = max.wrapping_add(1).max(1);
+        Ok(store)
+    }
+
+    /// Gives the flash back.
+    pub fn into_inner(self) -> S {
+        self.flash
+    }
+
+    /// Erases both ranges (every message and the state).
+    pub async fn erase_all(&mut self) -> Result<(), StoreError<FlashError<S::Error>>> {
+        self.open = None;
+        self.flash
+            .erase(self.messages.start, self.messages.end)
+            .await
+            .map_err(|e| StoreError::Io(FlashError::Flash(e)))?;
+        self.flash
+            .erase(self.state.start, self.state.end)
+            .await
+            .map_err(|e| StoreError::Io(FlashError::Flash(e)))
+    }
+
+    fn queue(&mut self) -> QueueStorage<&mut S, Uncached3> {
+        QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(self.messages.clone()),
+            Cache::new_uncached(),
+        )
+    }
+
+    /// Calls `f` with every item of the queue, oldest first.
+    async fn scan(&mut self, mut f: impl FnMut(&[u8])) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let messages = self.messages.clone();
+        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
+        let mut it = q.iter().await.map_err(map_err)?;
+        while let Some(entry) = it.next(self.buf).await.map_err(map_err)? {
+            f(&entry);
+        }
+        Ok(())
+    }
+
+    /// Every committed message, oldest first.
+    pub async fn messages(&mut self, mut each: impl FnMut(MessageInfo)) -> Result<(), StoreError<FlashError<S::Error>>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        self.scan(|item| {
+            if let Some(m) = commit_record(item) {
+                each(m)
+            }
+        })
+        .await
+    }
+
+    /// Streams message `id` (committed) to `sink` chunk by chunk; returns
+    /// its length, or `None` if there is no such committed message.
+    pub async fn read(&mut self, id: u32, mut sink: impl FnMut(&[u8])) -> Result<Option<u64>, StoreError<FlashError<S::Error>>> {
+        let mut info = None;
+        self.messages(|m| {
+            if m.id == id {
+                info = Some(m)
+            }
+        })
+        .await?;
+        let Some(info) = info else { return Ok(None) };
+        let mut n = 0u64;
+        self.scan(|item| {
+            if chunk_id(item) == Some(id) {
+                let data = item.get(CHUNK_HEADER..).unwrap_or(&[]);
+                n += data.len() as u64;
+                sink(data);
+            }
+        })
+        .await?;
+        if n != info.len {
+            return Err(StoreError::Io(FlashError::Corrupted));
+        }
+        Ok(Some(n))
+    }
+
+    /// Removes the oldest committed message (and any leftovers of
+    /// uncommitted ones before it); returns it, or `None` if empty.
+    pub async fn remove_oldest(&mut self) -> Result<Option<MessageInfo>, StoreError<FlashError<S::Error>>>
+    where
+        S: MultiwriteNorFlash,
+    {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        let messages = self.messages.clone();
+        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
+        let mut it = q.iter().await.map_err(map_err)?;
+        // First find the oldest commit, then pop everything up to it.
+        let mut target = None;
+        while let Some(entry) = it.next(self.buf).await.map_err(map_err)? {
+            if let Some(m) = commit_record(&entry) {
+                target = Some(m);
+                break;
+            }
+        }
+        drop(it);
+        let Some(target) = target else { return Ok(None) };
+        let mut it = q.iter().await.map_err(map_err)?;
+        while let Some(entry) = it.next(self.buf).await.map_err(map_err)? {
+            let done = commit_record(&entry) == Some(target);
+            entry.pop().await.map_err(map_err)?;
+            if done {
+                break;
+            }
+        }
+        Ok(Some(target))
+    }
+
+    async fn push_chunk(&mut self) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let Some((id, _, _)) = self.open else {
+            return Err(StoreError::WrongState);
+        };
+        if let Some(h) = self.buf.get_mut(..CHUNK_HEADER) {
+            h[0] = CHUNK;
+            h[1..5].copy_from_slice(&id.to_le_bytes());
+        }
+        let n = CHUNK_HEADER + self.fill;
+        let messages = self.messages.clone();
+        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
+        q.push(self.buf.get(..n).unwrap_or(&[]), false).await.map_err(map_err)?;
+        self.fill = 0;
+        Ok(())
+    }
+}
+
+impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
+    type Error = FlashError<S::Error>;
+
+    async fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        let free = self.free().await?;
+        let chunk = (self.buf.len() - CHUNK_HEADER) as u64;
+        let needed = size_hint + (size_hint / chunk + 1) * 24 + 40;
+        if needed > free {
+            return Err(StoreError::Full { needed, free });
+        }
+        self.open = Some((self.next_id, key, 0));
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        self.fill = 0;
+        Ok(())
+    }
+
+    async fn write(&mut self, mut chunk: &[u8]) -> Result<(), StoreError<Self::Error>> {
+        while !chunk.is_empty() {
+            let Some((_, _, len)) = self.open.as_mut() else {
+                return Err(StoreError::WrongState);
+            };
+            let room = self.buf.len() - CHUNK_HEADER - self.fill;
+            let n = room.min(chunk.len());
+            let at = CHUNK_HEADER + self.fill;
+            if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + n), chunk.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            *len += n as u64;
+            self.fill += n;
+            chunk = chunk.get(n..).unwrap_or(&[]);
+            if self.fill == self.buf.len() - CHUNK_HEADER {
+                if let Err(e) = self.push_chunk().await {
+                    self.open = None;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> Result<(), StoreError<Self::Error>> {
+        let Some((id, key, len)) = self.open else {
+            return Err(StoreError::WrongState);
+        };
+        if self.fill > 0 {
+            if let Err(e) = self.push_chunk().await {
+                self.open = None;
+                return Err(e);
+            }
+        }
+        let mut rec = [0u8; COMMIT_LEN];
+        rec[0] = COMMIT;
+        rec[1..5].copy_from_slice(&id.to_le_bytes());
+        rec[5..13].copy_from_slice(&key.to_le_bytes());
+        rec[13..21].copy_from_slice(&len.to_le_bytes());
+        self.open = None;
+        self.queue().push(&rec, false).await.map_err(map_err)
+    }
+
+    async fn abort(&mut self) -> Result<(), StoreError<Self::Error>> {
+        self.open = None;
+        self.fill = 0;
+        Ok(())
+    }
+
+    async fn contains(&mut self, key: MessageKey) -> Result<bool, StoreError<Self::Error>> {
+        let mut found = false;
+        self.messages(|m| found |= m.key == key).await?;
+        Ok(found)
+    }
+
+    fn capacity(&self) -> u64 {
+        u64::from(self.messages.end - self.messages.start)
+    }
+
+    async fn free(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        if self.open.is_some() && self.fill > 0 {
+            return Err(StoreError::WrongState);
+        }
+        self.queue().space_left().await.map(u64::from).map_err(map_err)
+    }
+
+    async fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        let half = self.buf.len() / 2;
+        let (work, value) = self.buf.split_at_mut(half);
+        let n = state.encode(value).ok_or(StoreError::StateTooLarge)?;
+        let range = self.state.clone();
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(&mut self.flash, MapConfig::new(range), Cache::new_uncached());
+        let blob: &[u8] = value.get(..n).unwrap_or(&[]);
+        map.store_item(work, &STATE_KEY, &blob).await.map_err(map_err)
+    }
+
+    async fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        let range = self.state.clone();
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(&mut self.flash, MapConfig::new(range), Cache::new_uncached());
+        match map.fetch_item::<&[u8]>(self.buf, &STATE_KEY).await.map_err(map_err)? {
+            Some(blob) => Ok(state.decode(blob)),
+            None => Ok(false),
+        }
+    }
+}
