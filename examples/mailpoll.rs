@@ -34,7 +34,9 @@ struct Args {
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String> {
-    let (scheme, rest) = url.split_once("://").ok_or("URL must look like pop3://user@host:port")?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("URL must look like pop3://user@host:port")?;
     let (userhost, mailbox) = rest.split_once('/').unwrap_or((rest, "INBOX"));
     let (user, hostport) = userhost.rsplit_once('@').ok_or("URL needs user@host")?;
     let default_port = match scheme {
@@ -42,21 +44,43 @@ fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String>
         "pop3s" => 995,
         "imap" => 143,
         "imaps" => 993,
-        s => return Err(format!("unknown scheme {s}: use pop3, pop3s, imap or imaps")),
+        s => {
+            return Err(format!(
+                "unknown scheme {s}: use pop3, pop3s, imap or imaps"
+            ))
+        }
     };
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) => (h, p.parse().map_err(|e| format!("port: {e}"))?),
         None => (hostport, default_port),
     };
     let mailbox = if mailbox.is_empty() { "INBOX" } else { mailbox };
-    Ok((scheme.into(), user.into(), host.into(), port, mailbox.into()))
+    Ok((
+        scheme.into(),
+        user.into(),
+        host.into(),
+        port,
+        mailbox.into(),
+    ))
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES]")?;
     let (scheme, user, host, port, mailbox) = parse_url(&url)?;
-    let mut a = Args { scheme, user, host, port, mailbox, store: None, flash: None, keep: false, delete: false, older_than_days: None, max_size: None };
+    let mut a = Args {
+        scheme,
+        user,
+        host,
+        port,
+        mailbox,
+        store: None,
+        flash: None,
+        keep: false,
+        delete: false,
+        older_than_days: None,
+        max_size: None,
+    };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
@@ -64,8 +88,13 @@ fn parse_args() -> Result<Args, String> {
             "--flash" => a.flash = Some(value()?),
             "--keep" => a.keep = true,
             "--delete" => a.delete = true,
-            "--older-than" => a.older_than_days = Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?),
-            "--max-size" => a.max_size = Some(value()?.parse().map_err(|e| format!("--max-size: {e}"))?),
+            "--older-than" => {
+                a.older_than_days =
+                    Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?)
+            }
+            "--max-size" => {
+                a.max_size = Some(value()?.parse().map_err(|e| format!("--max-size: {e}"))?)
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -80,12 +109,21 @@ fn parse_args() -> Result<Args, String> {
 
 fn progress(p: Progress) {
     match p {
-        Progress::Receiving { id, received, size } if size > 256 * 1024 && received % (256 * 1024) < 1024 => {
+        Progress::Receiving { id, received, size }
+            if size > 256 * 1024 && received % (256 * 1024) < 1024 =>
+        {
             println!("  #{id}: {received}/{size} bytes");
         }
         Progress::Receiving { .. } => {}
-        Progress::Stored { id, bytes, headers_only } => {
-            println!("  #{id}: stored {bytes} bytes{}", if headers_only { " (headers only)" } else { "" })
+        Progress::Stored {
+            id,
+            bytes,
+            headers_only,
+        } => {
+            println!(
+                "  #{id}: stored {bytes} bytes{}",
+                if headers_only { " (headers only)" } else { "" }
+            )
         }
         Progress::Skipped { id, size } => println!("  #{id}: skipped ({size} bytes)"),
         Progress::Deleted { id } => println!("  #{id}: deleted on the server"),
@@ -94,26 +132,39 @@ fn progress(p: Progress) {
 
 const SEEN: usize = 64;
 
-fn poll_with<S: MessageStore>(a: &Args, password: &str, policy: &Policy<'_>, store: &mut S) -> Result<Summary, String>
+fn poll_with<S: MessageStore>(
+    a: &Args,
+    password: &str,
+    policy: &Policy<'_>,
+    store: &mut S,
+) -> Result<Summary, String>
 where
     S::Error: std::fmt::Debug,
 {
     if a.scheme.ends_with('s') {
-        return Err(format!("{}:// needs TLS, which this example does not wire up yet: use pop3:// or imap://", a.scheme));
+        return Err(format!(
+            "{}:// needs TLS, which this example does not wire up yet: use pop3:// or imap://",
+            a.scheme
+        ));
     }
-    let tcp = TcpStream::connect((a.host.as_str(), a.port)).map_err(|e| format!("connect {}:{}: {e}", a.host, a.port))?;
+    let tcp = TcpStream::connect((a.host.as_str(), a.port))
+        .map_err(|e| format!("connect {}:{}: {e}", a.host, a.port))?;
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut state: SyncState<SEEN> = SyncState::new();
     if a.scheme == "pop3" {
-        let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).map_err(|e| e.to_string())?;
+        let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
+            .map_err(|e| e.to_string())?;
         c.capabilities().map_err(|e| e.to_string())?;
         c.login(&a.user, password).map_err(|e| e.to_string())?;
-        let (summary, _) = poll::pop3(c, store, &mut state, policy, progress).map_err(|e| e.to_string())?;
+        let (summary, _) =
+            poll::pop3(c, store, &mut state, policy, progress).map_err(|e| e.to_string())?;
         Ok(summary)
     } else {
-        let mut c = embedded_mail::imap::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).map_err(|e| e.to_string())?;
+        let mut c = embedded_mail::imap::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
+            .map_err(|e| e.to_string())?;
         c.login(&a.user, password).map_err(|e| e.to_string())?;
-        let summary = poll::imap(&mut c, &a.mailbox, store, &mut state, policy, progress).map_err(|e| e.to_string())?;
+        let summary = poll::imap(&mut c, &a.mailbox, store, &mut state, policy, progress)
+            .map_err(|e| e.to_string())?;
         c.logout().map_err(|e| e.to_string())?;
         Ok(summary)
     }
@@ -122,7 +173,9 @@ where
 #[cfg(feature = "flash")]
 mod file_flash {
     //! A file acting as NOR flash: erase sets 0xFF, writes AND bits in.
-    use embedded_storage_async::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
+    use embedded_storage_async::nor_flash::{
+        ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+    };
     use std::fs::File;
     use std::os::unix::fs::FileExt;
 
@@ -141,7 +194,12 @@ mod file_flash {
 
     impl FileFlash {
         pub fn open(path: &str) -> std::io::Result<Self> {
-            let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
             if f.metadata()?.len() != u64::from(SIZE) {
                 f.set_len(0)?;
                 f.write_all_at(&vec![0xff; SIZE as usize], 0)?;
@@ -157,7 +215,9 @@ mod file_flash {
     impl ReadNorFlash for FileFlash {
         const READ_SIZE: usize = 1;
         async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), IoError> {
-            self.0.read_exact_at(bytes, u64::from(offset)).map_err(|e| IoError(e.kind()))
+            self.0
+                .read_exact_at(bytes, u64::from(offset))
+                .map_err(|e| IoError(e.kind()))
         }
         fn capacity(&self) -> usize {
             SIZE as usize
@@ -168,16 +228,22 @@ mod file_flash {
         const ERASE_SIZE: usize = PAGE as usize;
         async fn erase(&mut self, from: u32, to: u32) -> Result<(), IoError> {
             let ones = vec![0xff; (to - from) as usize];
-            self.0.write_all_at(&ones, u64::from(from)).map_err(|e| IoError(e.kind()))?;
+            self.0
+                .write_all_at(&ones, u64::from(from))
+                .map_err(|e| IoError(e.kind()))?;
             self.0.sync_data().map_err(|e| IoError(e.kind()))
         }
         async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), IoError> {
             let mut old = vec![0u8; bytes.len()];
-            self.0.read_exact_at(&mut old, u64::from(offset)).map_err(|e| IoError(e.kind()))?;
+            self.0
+                .read_exact_at(&mut old, u64::from(offset))
+                .map_err(|e| IoError(e.kind()))?;
             for (o, b) in old.iter_mut().zip(bytes) {
                 *o &= *b;
             }
-            self.0.write_all_at(&old, u64::from(offset)).map_err(|e| IoError(e.kind()))?;
+            self.0
+                .write_all_at(&old, u64::from(offset))
+                .map_err(|e| IoError(e.kind()))?;
             self.0.sync_data().map_err(|e| IoError(e.kind()))
         }
     }
@@ -185,8 +251,15 @@ mod file_flash {
 }
 
 fn run(a: &Args, password: &str) -> Result<Summary, String> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0);
-    let after_store = if a.delete { AfterStore::Delete } else { AfterStore::Keep };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0);
+    let after_store = if a.delete {
+        AfterStore::Delete
+    } else {
+        AfterStore::Keep
+    };
     let policy = Policy {
         after_store,
         delete_older_than: a.older_than_days.map(|d| d.saturating_mul(86_400)),
@@ -207,7 +280,13 @@ fn run(a: &Args, password: &str) -> Result<Summary, String> {
         let flash = file_flash::FileFlash::open(path).map_err(|e| format!("{path}: {e}"))?;
         let mut buf = [0u8; 2048];
         let (p, size) = (file_flash::PAGE, file_flash::SIZE);
-        let store = block_on(FlashStore::open(flash, 0..size - 2 * p, size - 2 * p..size, &mut buf)).map_err(|e| format!("{path}: {e}"))?;
+        let store = block_on(FlashStore::open(
+            flash,
+            0..size - 2 * p,
+            size - 2 * p..size,
+            &mut buf,
+        ))
+        .map_err(|e| format!("{path}: {e}"))?;
         let mut store = Blocking(store);
         poll_with(a, password, &policy, &mut store)
     }
@@ -227,10 +306,24 @@ fn main() -> ExitCode {
         eprintln!("mailpoll: set MAILPOLL_PASSWORD");
         return ExitCode::from(2);
     };
-    println!("polling {}://{}@{}:{}{}", args.scheme, args.user, args.host, args.port, if args.scheme.starts_with("imap") { format!("/{}", args.mailbox) } else { String::new() });
+    println!(
+        "polling {}://{}@{}:{}{}",
+        args.scheme,
+        args.user,
+        args.host,
+        args.port,
+        if args.scheme.starts_with("imap") {
+            format!("/{}", args.mailbox)
+        } else {
+            String::new()
+        }
+    );
     match run(&args, &password) {
         Ok(s) => {
-            println!("summary: new {}, stored {}, skipped {}, deleted {}, bytes {}", s.new, s.stored, s.skipped, s.deleted, s.bytes);
+            println!(
+                "summary: new {}, stored {}, skipped {}, deleted {}, bytes {}",
+                s.new, s.stored, s.skipped, s.deleted, s.bytes
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

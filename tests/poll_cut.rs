@@ -12,7 +12,13 @@ use poll_fake::{mailbox, small_messages, Proto, Server, Shared};
 
 type Mem = MemoryStore<8192, 16, 1024>;
 
-fn pop3_poll(mbox: &Shared, store: &mut Mem, policy: &Policy<'_>, cut: Option<usize>, asynch: bool) -> Result<usize, String> {
+fn pop3_poll(
+    mbox: &Shared,
+    store: &mut Mem,
+    policy: &Policy<'_>,
+    cut: Option<usize>,
+    asynch: bool,
+) -> Result<usize, String> {
     let server = Server::new(mbox.clone(), Proto::Pop3, cut);
     let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
     let mut state: SyncState<16> = SyncState::new();
@@ -28,14 +34,21 @@ fn pop3_poll(mbox: &Shared, store: &mut Mem, policy: &Policy<'_>, cut: Option<us
             Ok(s.traffic)
         })
     } else {
-        let mut c = embedded_mail::pop3::Client::connect(server, &mut rx, &mut tx).map_err(|e| e.to_string())?;
+        let mut c = embedded_mail::pop3::Client::connect(server, &mut rx, &mut tx)
+            .map_err(|e| e.to_string())?;
         c.login("u", "p").map_err(|e| e.to_string())?;
         let (_, s) = poll::pop3(c, store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;
         Ok(s.traffic)
     }
 }
 
-fn imap_poll(mbox: &Shared, store: &mut Mem, policy: &Policy<'_>, cut: Option<usize>, asynch: bool) -> Result<usize, String> {
+fn imap_poll(
+    mbox: &Shared,
+    store: &mut Mem,
+    policy: &Policy<'_>,
+    cut: Option<usize>,
+    asynch: bool,
+) -> Result<usize, String> {
     let server = Server::new(mbox.clone(), Proto::Imap, cut);
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 128]);
     let mut state: SyncState<16> = SyncState::new();
@@ -52,9 +65,11 @@ fn imap_poll(mbox: &Shared, store: &mut Mem, policy: &Policy<'_>, cut: Option<us
             Ok(s.traffic)
         })
     } else {
-        let mut c = embedded_mail::imap::Client::connect(server, &mut rx, &mut tx).map_err(|e| e.to_string())?;
+        let mut c = embedded_mail::imap::Client::connect(server, &mut rx, &mut tx)
+            .map_err(|e| e.to_string())?;
         c.login("u", "p").map_err(|e| e.to_string())?;
-        poll::imap(&mut c, "INBOX", store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;
+        poll::imap(&mut c, "INBOX", store, &mut state, policy, |_| {})
+            .map_err(|e| e.to_string())?;
         let s = c.logout().map_err(|e| e.to_string())?;
         Ok(s.traffic)
     }
@@ -75,7 +90,11 @@ fn on_server(mbox: &Shared) -> Vec<Vec<u8>> {
 fn check_once(all: &[Vec<u8>], store: &Mem, k: usize) {
     let got = stored(store);
     for m in all {
-        assert_eq!(got.iter().filter(|g| *g == m).count(), 1, "k={k}: store must hold each message once");
+        assert_eq!(
+            got.iter().filter(|g| *g == m).count(),
+            1,
+            "k={k}: store must hold each message once"
+        );
     }
     assert_eq!(got.len(), all.len(), "k={k}");
 }
@@ -84,10 +103,17 @@ fn check_no_loss(all: &[Vec<u8>], mbox: &Shared, store: &Mem, k: usize) {
     let server = on_server(mbox);
     let got = stored(store);
     for m in all {
-        assert!(server.contains(m) || got.contains(m), "k={k}: a message is neither on the server nor stored");
+        assert!(
+            server.contains(m) || got.contains(m),
+            "k={k}: a message is neither on the server nor stored"
+        );
     }
     for g in &got {
-        assert_eq!(got.iter().filter(|x| *x == g).count(), 1, "k={k}: duplicate in store");
+        assert_eq!(
+            got.iter().filter(|x| *x == g).count(),
+            1,
+            "k={k}: duplicate in store"
+        );
     }
 }
 
@@ -113,13 +139,18 @@ fn every_cut(poll_fn: PollFn, policy: Policy<'_>, leaves: bool) {
         check_no_loss(&all, &mbox, &store, k);
         // Reopening a store drops a message begun but never committed.
         embedded_mail::store::MessageStore::abort(&mut *store).unwrap();
-        poll_fn(&mbox, &mut store, &policy, None, asynch).unwrap_or_else(|e| panic!("k={k}: clean poll: {e}"));
+        poll_fn(&mbox, &mut store, &policy, None, asynch)
+            .unwrap_or_else(|e| panic!("k={k}: clean poll: {e}"));
         check_once(&all, &store, k);
         let server = on_server(&mbox);
         if leaves {
             assert_eq!(server, all, "k={k}: leave mode changed the server");
         } else {
-            assert!(server.is_empty(), "k={k}: server still holds {} messages", server.len());
+            assert!(
+                server.is_empty(),
+                "k={k}: server still holds {} messages",
+                server.len()
+            );
         }
         // A third poll stores nothing.
         poll_fn(&mbox, &mut store, &policy, None, false).unwrap();
@@ -129,7 +160,14 @@ fn every_cut(poll_fn: PollFn, policy: Policy<'_>, leaves: bool) {
 
 #[test]
 fn pop3_delete_mode_cut_at_every_byte() {
-    every_cut(pop3_poll, Policy { after_store: AfterStore::Delete, ..Policy::default() }, false);
+    every_cut(
+        pop3_poll,
+        Policy {
+            after_store: AfterStore::Delete,
+            ..Policy::default()
+        },
+        false,
+    );
 }
 
 #[test]
@@ -139,7 +177,14 @@ fn pop3_leave_mode_cut_at_every_byte() {
 
 #[test]
 fn imap_delete_mode_cut_at_every_byte() {
-    every_cut(imap_poll, Policy { after_store: AfterStore::Delete, ..Policy::default() }, false);
+    every_cut(
+        imap_poll,
+        Policy {
+            after_store: AfterStore::Delete,
+            ..Policy::default()
+        },
+        false,
+    );
 }
 
 #[test]
@@ -149,5 +194,12 @@ fn imap_leave_mode_cut_at_every_byte() {
 
 #[test]
 fn imap_move_mode_cut_at_every_byte() {
-    every_cut(imap_poll, Policy { after_store: AfterStore::MoveTo("Archive"), ..Policy::default() }, false);
+    every_cut(
+        imap_poll,
+        Policy {
+            after_store: AfterStore::MoveTo("Archive"),
+            ..Policy::default()
+        },
+        false,
+    );
 }

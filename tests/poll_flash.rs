@@ -37,7 +37,12 @@ struct MockFlash {
 
 impl MockFlash {
     fn new(mem: Vec<u8>, fail_at: Option<usize>) -> Self {
-        MockFlash { mem, writes: 0, fail_at, dead: false }
+        MockFlash {
+            mem,
+            writes: 0,
+            fail_at,
+            dead: false,
+        }
     }
 }
 
@@ -82,7 +87,11 @@ impl NorFlash for MockFlash {
         }
         self.writes += 1;
         let o = offset as usize;
-        let n = if Some(self.writes) == self.fail_at { bytes.len() / 2 } else { bytes.len() };
+        let n = if Some(self.writes) == self.fail_at {
+            bytes.len() / 2
+        } else {
+            bytes.len()
+        };
         for (d, s) in self.mem[o..o + n].iter_mut().zip(bytes) {
             *d &= *s;
         }
@@ -100,7 +109,12 @@ const STATE_RANGE: core::ops::Range<u32> = (8 * PAGE as u32)..(PAGES * PAGE) as 
 
 /// One POP3 poll (async client, async flash store) with a flash that
 /// dies at write `fail_at`; returns the flash bits and the write count.
-fn poll_once(mem: Vec<u8>, mbox: &Shared, policy: &Policy<'_>, fail_at: Option<usize>) -> (Vec<u8>, usize, bool) {
+fn poll_once(
+    mem: Vec<u8>,
+    mbox: &Shared,
+    policy: &Policy<'_>,
+    fail_at: Option<usize>,
+) -> (Vec<u8>, usize, bool) {
     block_on(async {
         let flash = MockFlash::new(mem, fail_at);
         let mut buf = [0u8; 384];
@@ -110,10 +124,14 @@ fn poll_once(mem: Vec<u8>, mbox: &Shared, policy: &Policy<'_>, fail_at: Option<u
         };
         let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
         let server = Server::new(mbox.clone(), Proto::Pop3, None);
-        let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx).await.unwrap();
+        let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx)
+            .await
+            .unwrap();
         c.login("u", "p").await.unwrap();
         let mut state: SyncState<8> = SyncState::new();
-        let ok = poll::asynch::pop3(c, &mut store, &mut state, policy, |_| {}).await.is_ok();
+        let ok = poll::asynch::pop3(c, &mut store, &mut state, policy, |_| {})
+            .await
+            .is_ok();
         let flash = store.into_inner();
         (flash.mem, flash.writes, ok)
     })
@@ -123,15 +141,19 @@ fn poll_once(mem: Vec<u8>, mbox: &Shared, policy: &Policy<'_>, fail_at: Option<u
 fn read_back(mem: Vec<u8>) -> Vec<Vec<u8>> {
     block_on(async {
         let mut buf = [0u8; 384];
-        let mut store = FlashStore::open(MockFlash::new(mem, None), MSG_RANGE, STATE_RANGE, &mut buf)
-            .await
-            .expect("reopen after power loss");
+        let mut store =
+            FlashStore::open(MockFlash::new(mem, None), MSG_RANGE, STATE_RANGE, &mut buf)
+                .await
+                .expect("reopen after power loss");
         let mut infos = Vec::new();
         store.messages(|m| infos.push(m)).await.unwrap();
         let mut out = Vec::new();
         for m in infos {
             let mut bytes = Vec::new();
-            let n = store.read(m.id, |c| bytes.extend_from_slice(c)).await.unwrap();
+            let n = store
+                .read(m.id, |c| bytes.extend_from_slice(c))
+                .await
+                .unwrap();
             assert_eq!(n, Some(bytes.len() as u64));
             out.push(bytes);
         }
@@ -143,7 +165,10 @@ fn read_back(mem: Vec<u8>) -> Vec<Vec<u8>> {
 fn power_loss_at_every_write() {
     let all = small_messages();
     let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
-    let policy = Policy { after_store: AfterStore::Delete, ..Policy::default() };
+    let policy = Policy {
+        after_store: AfterStore::Delete,
+        ..Policy::default()
+    };
     let blank = vec![0xffu8; PAGES * PAGE];
     let mbox = mailbox(&bodies);
     let (mem, writes, ok) = poll_once(blank.clone(), &mbox, &policy, None);
@@ -158,12 +183,22 @@ fn power_loss_at_every_write() {
         // Reboot: only whole messages, none lost.
         let stored = read_back(mem.clone());
         for s in &stored {
-            assert!(all.contains(s), "n={n}: a partial or foreign message is visible");
-            assert_eq!(stored.iter().filter(|x| *x == s).count(), 1, "n={n}: duplicate");
+            assert!(
+                all.contains(s),
+                "n={n}: a partial or foreign message is visible"
+            );
+            assert_eq!(
+                stored.iter().filter(|x| *x == s).count(),
+                1,
+                "n={n}: duplicate"
+            );
         }
         let server: Vec<Vec<u8>> = mbox.borrow().msgs.iter().map(|m| m.bytes.clone()).collect();
         for m in &all {
-            assert!(server.contains(m) || stored.contains(m), "n={n}: message lost");
+            assert!(
+                server.contains(m) || stored.contains(m),
+                "n={n}: message lost"
+            );
         }
         // A clean poll after the reboot.
         let (mem, _, ok) = poll_once(mem, &mbox, &policy, None);
@@ -185,10 +220,20 @@ fn reboot_between_polls_stores_nothing_twice() {
     let (mem, _, ok) = poll_once(mem, &mbox, &keep, None);
     assert!(ok);
     assert_eq!(read_back(mem.clone()), all);
-    assert_eq!(mbox.borrow().msgs.len(), all.len(), "leave mode keeps the server");
+    assert_eq!(
+        mbox.borrow().msgs.len(),
+        all.len(),
+        "leave mode keeps the server"
+    );
     // One new message arrives; only it is stored.
     let extra = b"From: d@example.org\r\nSubject: four\r\n\r\nnew\r\n".to_vec();
-    mbox.borrow_mut().msgs.push(poll_fake::Msg { uid: 4, uidl: "uidl-004".into(), bytes: extra.clone(), deleted: false, seen: false });
+    mbox.borrow_mut().msgs.push(poll_fake::Msg {
+        uid: 4,
+        uidl: "uidl-004".into(),
+        bytes: extra.clone(),
+        deleted: false,
+        seen: false,
+    });
     let (mem, _, ok) = poll_once(mem, &mbox, &keep, None);
     assert!(ok);
     let mut want = all.clone();
@@ -199,22 +244,51 @@ fn reboot_between_polls_stores_nothing_twice() {
 #[test]
 fn flash_store_full_is_clear_and_deletes_nothing() {
     // A 5-message mailbox of 1.5 KiB each does not fit 8 pages of 512 B.
-    let big: Vec<Vec<u8>> = (0..5).map(|i| format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(1500)).into_bytes()).collect();
+    let big: Vec<Vec<u8>> = (0..5)
+        .map(|i| format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(1500)).into_bytes())
+        .collect();
     let bodies: Vec<&[u8]> = big.iter().map(|m| m.as_slice()).collect();
     let mbox = mailbox(&bodies);
-    let policy = Policy { after_store: AfterStore::Delete, ..Policy::default() };
+    let policy = Policy {
+        after_store: AfterStore::Delete,
+        ..Policy::default()
+    };
     let r = block_on(async {
         let mut buf = [0u8; 384];
-        let mut store = FlashStore::open(MockFlash::new(vec![0xff; PAGES * PAGE], None), MSG_RANGE, STATE_RANGE, &mut buf).await.unwrap();
+        let mut store = FlashStore::open(
+            MockFlash::new(vec![0xff; PAGES * PAGE], None),
+            MSG_RANGE,
+            STATE_RANGE,
+            &mut buf,
+        )
+        .await
+        .unwrap();
         let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
-        let mut c = embedded_mail::pop3::asynch::Client::connect(Server::new(mbox.clone(), Proto::Pop3, None), &mut rx, &mut tx).await.unwrap();
+        let mut c = embedded_mail::pop3::asynch::Client::connect(
+            Server::new(mbox.clone(), Proto::Pop3, None),
+            &mut rx,
+            &mut tx,
+        )
+        .await
+        .unwrap();
         c.login("u", "p").await.unwrap();
         let mut state: SyncState<8> = SyncState::new();
-        let r = poll::asynch::pop3(c, &mut store, &mut state, &policy, |_| {}).await.map(|_| ());
+        let r = poll::asynch::pop3(c, &mut store, &mut state, &policy, |_| {})
+            .await
+            .map(|_| ());
         let cap = store.capacity();
         (r, cap)
     });
-    assert!(matches!(r.0, Err(poll::PollError::Store(embedded_mail::store::StoreError::Full { .. }))), "{:?}", r.0);
+    assert!(
+        matches!(
+            r.0,
+            Err(poll::PollError::Store(
+                embedded_mail::store::StoreError::Full { .. }
+            ))
+        ),
+        "{:?}",
+        r.0
+    );
     // No QUIT was sent: the server still holds everything.
     assert_eq!(mbox.borrow().msgs.len(), 5);
     assert_eq!(r.1, 8 * PAGE as u64);

@@ -109,24 +109,18 @@ macro_rules! poll_driver {
                 let listed = client
                     .uidl(|msg, uid| {
                         let key = key_of(&[uid]);
-                        match state.mark(key) {
-                            Some(seen) if plan.delete_seen(&seen) => {
-                                if dels.push(msg).is_err() {
-                                    more = true;
-                                }
-                            }
+                        let overflow = match state.mark(key) {
+                            Some(seen) if plan.delete_seen(&seen) => dels.push(msg).is_err(),
                             Some(seen) => {
                                 if !seen.headers_only {
                                     let _ = olds.push(msg);
                                 }
+                                false
                             }
-                            None if msg > after_msg => {
-                                if new.push((msg, key)).is_err() {
-                                    more = true;
-                                }
-                            }
-                            None => {}
-                        }
+                            None if msg > after_msg => new.push((msg, key)).is_err(),
+                            None => false,
+                        };
+                        more |= overflow;
                     })$($await)*;
                 match listed {
                     Ok(()) => {}

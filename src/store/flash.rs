@@ -140,7 +140,10 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
         let bad = || StoreError::Io(FlashError::BadConfig);
         QueueConfig::<S>::try_new(messages.clone()).map_err(|_| bad())?;
         MapConfig::<S>::try_new(state.clone()).map_err(|_| bad())?;
-        if buf.len() < 64 || buf.len() > max_item || messages.end > state.start && state.end > messages.start {
+        if buf.len() < 64
+            || buf.len() > max_item
+            || messages.end > state.start && state.end > messages.start
+        {
             return Err(bad());
         }
         let mut store = FlashStore {
@@ -190,9 +193,16 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
     }
 
     /// Calls `f` with every item of the queue, oldest first.
-    async fn scan(&mut self, mut f: impl FnMut(&[u8])) -> Result<(), StoreError<FlashError<S::Error>>> {
+    async fn scan(
+        &mut self,
+        mut f: impl FnMut(&[u8]),
+    ) -> Result<(), StoreError<FlashError<S::Error>>> {
         let messages = self.messages.clone();
-        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
+        let mut q = QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(messages),
+            Cache::new_uncached(),
+        );
         let mut it = q.iter().await.map_err(map_err)?;
         while let Some(entry) = it.next(self.buf).await.map_err(map_err)? {
             f(&entry);
@@ -201,7 +211,10 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
     }
 
     /// Every committed message, oldest first.
-    pub async fn messages(&mut self, mut each: impl FnMut(MessageInfo)) -> Result<(), StoreError<FlashError<S::Error>>> {
+    pub async fn messages(
+        &mut self,
+        mut each: impl FnMut(MessageInfo),
+    ) -> Result<(), StoreError<FlashError<S::Error>>> {
         if self.open.is_some() {
             return Err(StoreError::WrongState);
         }
@@ -215,7 +228,11 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
 
     /// Streams message `id` (committed) to `sink` chunk by chunk; returns
     /// its length, or `None` if there is no such committed message.
-    pub async fn read(&mut self, id: u32, mut sink: impl FnMut(&[u8])) -> Result<Option<u64>, StoreError<FlashError<S::Error>>> {
+    pub async fn read(
+        &mut self,
+        id: u32,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<Option<u64>, StoreError<FlashError<S::Error>>> {
         let mut info = None;
         self.messages(|m| {
             if m.id == id {
@@ -241,7 +258,9 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
 
     /// Removes the oldest committed message (and any leftovers of
     /// uncommitted ones before it); returns it, or `None` if empty.
-    pub async fn remove_oldest(&mut self) -> Result<Option<MessageInfo>, StoreError<FlashError<S::Error>>>
+    pub async fn remove_oldest(
+        &mut self,
+    ) -> Result<Option<MessageInfo>, StoreError<FlashError<S::Error>>>
     where
         S: MultiwriteNorFlash,
     {
@@ -249,7 +268,11 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
             return Err(StoreError::WrongState);
         }
         let messages = self.messages.clone();
-        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
+        let mut q = QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(messages),
+            Cache::new_uncached(),
+        );
         let mut it = q.iter().await.map_err(map_err)?;
         // First find the oldest commit, then pop everything up to it.
         let mut target = None;
@@ -259,8 +282,9 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
                 break;
             }
         }
-        drop(it);
-        let Some(target) = target else { return Ok(None) };
+        let Some(target) = target else {
+            return Ok(None);
+        };
         let mut it = q.iter().await.map_err(map_err)?;
         while let Some(entry) = it.next(self.buf).await.map_err(map_err)? {
             let done = commit_record(&entry) == Some(target);
@@ -276,14 +300,21 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
         let Some((id, _, _)) = self.open else {
             return Err(StoreError::WrongState);
         };
+        let mut header = [CHUNK; CHUNK_HEADER];
+        header[1..].copy_from_slice(&id.to_le_bytes());
         if let Some(h) = self.buf.get_mut(..CHUNK_HEADER) {
-            h[0] = CHUNK;
-            h[1..5].copy_from_slice(&id.to_le_bytes());
+            h.copy_from_slice(&header);
         }
         let n = CHUNK_HEADER + self.fill;
         let messages = self.messages.clone();
-        let mut q = QueueStorage::new(&mut self.flash, QueueConfig::new(messages), Cache::new_uncached());
-        q.push(self.buf.get(..n).unwrap_or(&[]), false).await.map_err(map_err)?;
+        let mut q = QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(messages),
+            Cache::new_uncached(),
+        );
+        q.push(self.buf.get(..n).unwrap_or(&[]), false)
+            .await
+            .map_err(map_err)?;
         self.fill = 0;
         Ok(())
     }
@@ -292,7 +323,11 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
 impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
     type Error = FlashError<S::Error>;
 
-    async fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>> {
+    async fn begin(
+        &mut self,
+        key: MessageKey,
+        size_hint: u64,
+    ) -> Result<(), StoreError<Self::Error>> {
         if self.open.is_some() {
             return Err(StoreError::WrongState);
         }
@@ -371,7 +406,11 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
         if self.open.is_some() && self.fill > 0 {
             return Err(StoreError::WrongState);
         }
-        self.queue().space_left().await.map(u64::from).map_err(map_err)
+        self.queue()
+            .space_left()
+            .await
+            .map(u64::from)
+            .map_err(map_err)
     }
 
     async fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
@@ -382,18 +421,35 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
         let (work, value) = self.buf.split_at_mut(half);
         let n = state.encode(value).ok_or(StoreError::StateTooLarge)?;
         let range = self.state.clone();
-        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(&mut self.flash, MapConfig::new(range), Cache::new_uncached());
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(
+            &mut self.flash,
+            MapConfig::new(range),
+            Cache::new_uncached(),
+        );
         let blob: &[u8] = value.get(..n).unwrap_or(&[]);
-        map.store_item(work, &STATE_KEY, &blob).await.map_err(map_err)
+        map.store_item(work, &STATE_KEY, &blob)
+            .await
+            .map_err(map_err)
     }
 
-    async fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
+    async fn load_state(
+        &mut self,
+        state: &mut dyn StateBlob,
+    ) -> Result<bool, StoreError<Self::Error>> {
         if self.open.is_some() {
             return Err(StoreError::WrongState);
         }
         let range = self.state.clone();
-        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(&mut self.flash, MapConfig::new(range), Cache::new_uncached());
-        match map.fetch_item::<&[u8]>(self.buf, &STATE_KEY).await.map_err(map_err)? {
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(
+            &mut self.flash,
+            MapConfig::new(range),
+            Cache::new_uncached(),
+        );
+        match map
+            .fetch_item::<&[u8]>(self.buf, &STATE_KEY)
+            .await
+            .map_err(map_err)?
+        {
             Some(blob) => Ok(state.decode(blob)),
             None => Ok(false),
         }

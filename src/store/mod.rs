@@ -191,7 +191,11 @@ pub mod asynch {
         /// The medium's error.
         type Error: core::fmt::Debug;
         /// See [`super::MessageStore::begin`].
-        async fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>>;
+        async fn begin(
+            &mut self,
+            key: MessageKey,
+            size_hint: u64,
+        ) -> Result<(), StoreError<Self::Error>>;
         /// See [`super::MessageStore::write`].
         async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>>;
         /// See [`super::MessageStore::commit`].
@@ -205,14 +209,24 @@ pub mod asynch {
         /// See [`super::MessageStore::free`].
         async fn free(&mut self) -> Result<u64, StoreError<Self::Error>>;
         /// See [`super::MessageStore::save_state`].
-        async fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>>;
+        async fn save_state(
+            &mut self,
+            state: &dyn StateBlob,
+        ) -> Result<(), StoreError<Self::Error>>;
         /// See [`super::MessageStore::load_state`].
-        async fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>>;
+        async fn load_state(
+            &mut self,
+            state: &mut dyn StateBlob,
+        ) -> Result<bool, StoreError<Self::Error>>;
     }
 
     impl<S: MessageStore + ?Sized> MessageStore for &mut S {
         type Error = S::Error;
-        async fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>> {
+        async fn begin(
+            &mut self,
+            key: MessageKey,
+            size_hint: u64,
+        ) -> Result<(), StoreError<Self::Error>> {
             (**self).begin(key, size_hint).await
         }
         async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>> {
@@ -233,10 +247,16 @@ pub mod asynch {
         async fn free(&mut self) -> Result<u64, StoreError<Self::Error>> {
             (**self).free().await
         }
-        async fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
+        async fn save_state(
+            &mut self,
+            state: &dyn StateBlob,
+        ) -> Result<(), StoreError<Self::Error>> {
             (**self).save_state(state).await
         }
-        async fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
+        async fn load_state(
+            &mut self,
+            state: &mut dyn StateBlob,
+        ) -> Result<bool, StoreError<Self::Error>> {
             (**self).load_state(state).await
         }
     }

@@ -165,7 +165,10 @@ impl Server {
     // ---- POP3 ----------------------------------------------------------
 
     fn live(&self, n: usize) -> bool {
-        n >= 1 && n <= self.pop3_marks.len() && !self.pop3_marks[n - 1] && !self.mbox.borrow().msgs[n - 1].deleted
+        n >= 1
+            && n <= self.pop3_marks.len()
+            && !self.pop3_marks[n - 1]
+            && !self.mbox.borrow().msgs[n - 1].deleted
     }
 
     fn pop3(&mut self, line: &str) {
@@ -217,7 +220,10 @@ impl Server {
                 Some(i) if self.live(i) => {
                     let bytes = self.mbox.borrow().msgs[i - 1].bytes.clone();
                     let bytes = if cmd == "TOP" && arg2 == Some(0) {
-                        let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").map_or(bytes.len(), |p| p + 4);
+                        let end = bytes
+                            .windows(4)
+                            .position(|w| w == b"\r\n\r\n")
+                            .map_or(bytes.len(), |p| p + 4);
                         bytes[..end].to_vec()
                     } else {
                         bytes
@@ -270,7 +276,9 @@ impl Server {
             self.say("* CAPABILITY IMAP4rev1 UIDPLUS MOVE\r\n");
             self.say(&format!("{tag} OK done\r\n"));
         } else if upper.starts_with("LOGIN") {
-            self.say(&format!("{tag} OK [CAPABILITY IMAP4rev1 UIDPLUS MOVE] logged in\r\n"));
+            self.say(&format!(
+                "{tag} OK [CAPABILITY IMAP4rev1 UIDPLUS MOVE] logged in\r\n"
+            ));
         } else if upper.starts_with("SELECT") || upper.starts_with("EXAMINE") {
             self.selected = true;
             let mb = self.mbox.borrow();
@@ -312,13 +320,20 @@ impl Server {
                 } else {
                     let header = items.contains("BODY.PEEK[HEADER]");
                     let bytes = if header {
-                        let end = m.bytes.windows(4).position(|w| w == b"\r\n\r\n").map_or(m.bytes.len(), |p| p + 4);
+                        let end = m
+                            .bytes
+                            .windows(4)
+                            .position(|w| w == b"\r\n\r\n")
+                            .map_or(m.bytes.len(), |p| p + 4);
                         m.bytes[..end].to_vec()
                     } else {
                         m.bytes.clone()
                     };
                     let name = if header { "BODY[HEADER]" } else { "BODY[]" };
-                    self.say(&format!("* {seq} FETCH (UID {uid} {name} {{{}}}\r\n", bytes.len()));
+                    self.say(&format!(
+                        "* {seq} FETCH (UID {uid} {name} {{{}}}\r\n",
+                        bytes.len()
+                    ));
                     self.say_bytes(&bytes);
                     self.say(")\r\n");
                 }
@@ -343,7 +358,10 @@ impl Server {
             let uids = self.resolve(&rest[12..]);
             loop {
                 let mb = self.mbox.borrow();
-                let pos = mb.msgs.iter().position(|m| m.deleted && uids.contains(&m.uid));
+                let pos = mb
+                    .msgs
+                    .iter()
+                    .position(|m| m.deleted && uids.contains(&m.uid));
                 drop(mb);
                 let Some(p) = pos else { break };
                 self.mbox.borrow_mut().msgs.remove(p);
@@ -375,7 +393,13 @@ impl Server {
         let mut out = Vec::new();
         for part in set.split(',') {
             let (a, b) = part.split_once(':').unwrap_or((part, part));
-            let p = |s: &str| if s == "*" { max } else { s.parse().unwrap_or(0) };
+            let p = |s: &str| {
+                if s == "*" {
+                    max
+                } else {
+                    s.parse().unwrap_or(0)
+                }
+            };
             let (lo, hi) = (p(a).min(p(b)), p(a).max(p(b)));
             for m in &mb.msgs {
                 if m.uid >= lo && m.uid <= hi && !out.contains(&m.uid) {
