@@ -73,7 +73,7 @@ fn imap_leave_mode_twice_stores_once_and_keeps_server() {
     let s1 = imap_poll(user, &mut store, &Policy::default());
     assert_eq!((s1.new, s1.stored, s1.deleted), (7, 7, 0));
     // Reopen the store (reboot): the state comes back from disk.
-    let mut store = MaildirStore::open(store.root().to_path_buf()).unwrap();
+    let mut store = MaildirStore::open(store.root()).unwrap();
     let s2 = imap_poll(user, &mut store, &Policy::default());
     assert_eq!((s2.new, s2.stored), (0, 0));
     assert_eq!(stored_bodies(&store), want);
