@@ -1,25 +1,41 @@
-//! embedded-mail on QEMU's riscv32 `virt` machine: virtio-net + smoltcp,
-//! a POP3 session against the host's Dovecot (reached through a QEMU
-//! `guestfwd` rule at 10.0.2.100), a summary on the UART and the result
-//! as QEMU's exit status (SiFive test device). See README.md.
+//! embedded-mail on QEMU's riscv32 `virt` machine (no allocator):
+//! virtio-net + smoltcp, virtio-rng for TLS, a POP3 poll (STLS) and an
+//! IMAP poll (IMAPS) over TLS 1.3 with a pinned CA against the host's
+//! Dovecot (reached through QEMU `guestfwd` rules at 10.0.2.100), each
+//! into its own flash store on the CFI parallel flash (bank 0), a summary on the
+//! UART and the result as QEMU's exit status. See README.md.
 
 #![no_std]
 #![no_main]
 
 #[macro_use]
 mod board;
+mod flash;
 mod net;
 mod virtio;
 
+use core::fmt::Display;
 use core::panic::PanicInfo;
-use embedded_mail::pop3;
+use embedded_mail::poll::{self, Policy, Progress, Summary, SyncState};
+use embedded_mail::store::flash::FlashStore;
+use embedded_mail::store::{block_on, Blocking};
+use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
+use flash::{CfiFlash, BLOCK};
 use net::Net;
 use virtio_drivers::device::rng::VirtIORng;
+use virtio_drivers::transport::mmio::MmioTransport;
 
-/// The host, as QEMU's guestfwd rules present it.
+/// The host, as QEMU's guestfwd rules present it (one rule per guest
+/// port, each serving one connection per boot).
 const SERVER: [u8; 4] = [10, 0, 2, 100];
-/// Guest port of the plain POP3 rule.
+/// POP3 with STLS.
 const POP3_PORT: u16 = 110;
+/// IMAP over implicit TLS.
+const IMAPS_PORT: u16 = 993;
+/// The name in the server's certificate.
+const SERVER_NAME: &str = "localhost";
+/// The pinned CA (DER), from `EM_CA_DER` at build time.
+static CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ca.der"));
 
 const USER: &str = match option_env!("EM_USER") {
     Some(u) => u,
@@ -29,49 +45,73 @@ const PASSWORD: &str = match option_env!("EM_PASSWORD") {
     Some(p) => p,
     None => "emtest-pass",
 };
+const MAILBOX: &str = match option_env!("EM_MAILBOX") {
+    Some(m) => m,
+    None => "INBOX",
+};
 
-/// A sink that counts bytes (and hashes them, so the summary shows that
-/// the bytes themselves arrived).
-struct Counter {
-    bytes: u64,
-    hash: embedded_mail::store::Fnv,
-}
+/// Seen-set capacity of each sync state.
+const SEEN: usize = 64;
+/// The stores' windows of pflash bank 0: block 0 is the boot stub (see
+/// flash.rs), then the POP3 store up to 16 MiB, the IMAP store after it.
+/// Each window ends with 2 blocks of sync state.
+const POP3_WINDOW: (u32, u32) = (BLOCK, flash::BANK_SIZE / 2 - BLOCK);
+const IMAP_WINDOW: (u32, u32) = (flash::BANK_SIZE / 2, flash::BANK_SIZE / 2);
 
-impl embedded_io::ErrorType for Counter {
-    type Error = core::convert::Infallible;
-}
+type Store<'b> = Blocking<FlashStore<'b, CfiFlash>>;
 
-impl embedded_io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.bytes += buf.len() as u64;
-        self.hash.write(buf);
-        Ok(buf.len())
+/// TLS randomness straight from virtio-rng.
+struct Rng(VirtIORng<virtio::VirtHal, MmioTransport<'static>>);
+
+impl rand_core::RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
     }
-    fn flush(&mut self) -> Result<(), Self::Error> {
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if self.try_fill_bytes(dest).is_err() {
+            panic!("virtio-rng failed");
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        let mut done = 0;
+        while done < dest.len() {
+            match self.0.request_entropy(&mut dest[done..]) {
+                Ok(n) if n > 0 => done += n,
+                _ => {
+                    return Err(rand_core::Error::from(
+                        core::num::NonZeroU32::new(rand_core::Error::CUSTOM_START).expect("nz"),
+                    ))
+                }
+            }
+        }
         Ok(())
     }
 }
+
+impl rand_core::CryptoRng for Rng {}
 
 #[riscv_rt::entry]
 fn main() -> ! {
     println!("qemu-virt: embedded-mail firmware");
     let devices = virtio::scan();
-    let seed = match devices.rng {
-        Some(t) => match VirtIORng::<virtio::VirtHal, _>::new(t) {
-            Ok(mut rng) => {
-                let mut b = [0u8; 8];
-                match rng.request_entropy(&mut b) {
-                    Ok(8) => u64::from_le_bytes(b),
-                    _ => fail("virtio-rng returned too few bytes"),
-                }
-            }
-            Err(_) => fail("virtio-rng init failed"),
-        },
-        None => fail("no virtio-rng device (-device virtio-rng-device)"),
+    let Some(rng) = devices.rng else {
+        fail("no virtio-rng device (-device virtio-rng-device)")
+    };
+    let mut rng = match VirtIORng::<virtio::VirtHal, _>::new(rng) {
+        Ok(r) => Rng(r),
+        Err(_) => fail("virtio-rng init failed"),
     };
     let Some(nic) = devices.net else {
         fail("no virtio-net device (-device virtio-net-device,netdev=...)")
     };
+    let seed = rand_core::RngCore::next_u64(&mut rng);
     let mut net = match Net::new(nic, seed) {
         Ok(n) => n,
         Err(_) => fail("virtio-net init failed"),
@@ -81,82 +121,137 @@ fn main() -> ! {
         "net: virtio-net {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, 10.0.2.15/24 via 10.0.2.2",
         m[0], m[1], m[2], m[3], m[4], m[5]
     );
+    if CA_DER.is_empty() {
+        fail("no CA certificate built in: build with EM_CA_DER=path/to/ca.der");
+    }
 
     let t0 = board::millis();
-    match pop3_plain(&mut net) {
-        Ok(()) => {
-            println!("RESULT: PASS ({} ms)", board::millis() - t0);
+    let result = run(&mut net, &mut rng);
+    let ms = board::millis() - t0;
+    match result {
+        Ok((p, i)) => {
+            println!(
+                "SUMMARY: pop3 stored {} ({} bytes) of {} new; imap stored {} ({} bytes) of {} new; {} ms",
+                p.stored, p.bytes, p.new, i.stored, i.bytes, i.new, ms
+            );
+            println!("RESULT: PASS");
             board::exit(0)
         }
-        Err(e) => {
-            println!("RESULT: FAIL: {}", e);
+        Err(what) => {
+            println!("RESULT: FAIL: {} ({} ms)", what, ms);
             board::exit(1)
         }
     }
 }
 
-/// POP3 over plain TCP: login, STAT, UIDL, RETR of every message.
-fn pop3_plain(net: &mut Net) -> Result<(), Failure> {
-    let stream = net
-        .connect(SERVER, POP3_PORT)
-        .map_err(|e| Failure::Net("connect POP3", e))?;
-    let (mut rx, mut tx) = ([0u8; 2048], [0u8; 256]);
-    let mut c = pop3::Client::connect(stream, &mut rx, &mut tx).map_err(Failure::pop3("greeting"))?;
-    c.capabilities().map_err(Failure::pop3("CAPA"))?;
-    c.login(USER, PASSWORD).map_err(Failure::pop3("login"))?;
-    let stat = c.stat().map_err(Failure::pop3("STAT"))?;
-    println!("pop3: {} logged in, {} messages, {} bytes", USER, stat.count, stat.size);
-    c.uidl(|n, uid| {
-        println!("pop3:   {} uidl {}", n, core::str::from_utf8(uid).unwrap_or("?"));
-    })
-    .map_err(Failure::pop3("UIDL"))?;
-    let mut total = 0u64;
-    for n in 1..=stat.count {
-        let t = board::millis();
-        let mut sink = Counter {
-            bytes: 0,
-            hash: embedded_mail::store::Fnv::new(),
-        };
-        let got = c.retr(n, &mut sink).map_err(Failure::pop3("RETR"))?;
-        println!(
-            "pop3:   RETR {} -> {} bytes, fnv {:016x}, {} ms",
-            n,
-            got,
-            sink.hash.finish(),
-            board::millis() - t
-        );
-        total += got;
-    }
-    let stream = c.quit().map_err(Failure::pop3("QUIT"))?;
-    stream.close();
-    println!("pop3: fetched {} messages, {} bytes", stat.count, total);
-    if total < stat.size.saturating_sub(u64::from(stat.count) * 2) {
-        return Err(Failure::Check("fewer bytes than STAT announced"));
-    }
-    Ok(())
-}
-
-/// Why the run failed.
-enum Failure {
-    Net(&'static str, net::NetError),
-    Pop3(&'static str, embedded_mail::Error<net::NetError>),
-    Check(&'static str),
-}
-
-impl Failure {
-    fn pop3(what: &'static str) -> impl Fn(embedded_mail::Error<net::NetError>) -> Failure {
-        move |e| Failure::Pop3(what, e)
+/// Prints an error and turns it into the step that failed.
+fn at<E: Display>(what: &'static str) -> impl FnOnce(E) -> &'static str {
+    move |e| {
+        println!("error: {}: {}", what, e);
+        what
     }
 }
 
-impl core::fmt::Display for Failure {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Failure::Net(w, e) => write!(f, "{w}: {e:?}"),
-            Failure::Pop3(w, e) => write!(f, "POP3 {w}: {e}"),
-            Failure::Check(w) => f.write_str(w),
-        }
+fn progress(proto: &'static str) -> impl FnMut(Progress) {
+    move |p| match p {
+        Progress::Stored { id, bytes, .. } => println!("{}:   stored #{} ({} bytes)", proto, id, bytes),
+        Progress::Skipped { id, size } => println!("{}:   skipped #{} ({} bytes)", proto, id, size),
+        Progress::Deleted { id } => println!("{}:   deleted #{}", proto, id),
+        Progress::Receiving { .. } => {}
     }
+}
+
+fn open_store((offset, len): (u32, u32), buf: &mut [u8]) -> Result<Store<'_>, &'static str> {
+    // SAFETY: the two windows are disjoint and the stores never run at
+    // the same time.
+    let flash = unsafe { CfiFlash::bank0(offset, len) };
+    let messages = 0..len - 2 * BLOCK;
+    let state = len - 2 * BLOCK..len;
+    let store = block_on(FlashStore::open(flash, messages, state, buf)).map_err(at("open flash store"))?;
+    Ok(Blocking(store))
+}
+
+fn count(store: &mut Store<'_>) -> Result<(u32, u64), &'static str> {
+    let (mut n, mut bytes) = (0, 0);
+    block_on(store.0.messages(|m| {
+        n += 1;
+        bytes += m.len;
+    }))
+    .map_err(at("list flash store"))?;
+    Ok((n, bytes))
+}
+
+fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str> {
+    let settings = TlsSettings::pinned_ca(SERVER_NAME, CA_DER);
+    let policy = Policy::default(); // leave the mail on the server
+    let (mut tls_read, mut tls_write) = ([0u8; tls::READ_BUFFER_LEN], [0u8; tls::WRITE_BUFFER_LEN]);
+    let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
+    let mut chunk = [0u8; 2048];
+
+    // POP3, upgraded with STLS, into the first half of the flash.
+    let mut store = open_store(POP3_WINDOW, &mut chunk)?;
+    let (n, bytes) = count(&mut store)?;
+    println!("pop3: flash store holds {} messages ({} bytes)", n, bytes);
+    let mut state = SyncState::<SEEN>::new();
+    let t = board::millis();
+    let stream = net.connect(SERVER, POP3_PORT).map_err(at("connect POP3"))?;
+    let mut c = tls::pop3_connect(
+        stream,
+        TlsMode::StartTls,
+        &settings,
+        TlsBuffers::new(&mut tls_read, &mut tls_write),
+        &mut *rng,
+        &mut rx,
+        &mut tx,
+    )
+    .map_err(at("POP3 STLS"))?;
+    println!("pop3: STLS + TLS 1.3 handshake ok ({} ms), CA pinned, name {}", board::millis() - t, SERVER_NAME);
+    c.login(USER, PASSWORD).map_err(at("POP3 login"))?;
+    let (pop3, tls_stream) =
+        poll::pop3(c, &mut store, &mut state, &policy, progress("pop3")).map_err(at("POP3 poll"))?;
+    match tls_stream.close() {
+        Ok(tcp) => tcp.close(),
+        Err((tcp, _)) => tcp.close(),
+    }
+    let (n, bytes) = count(&mut store)?;
+    println!(
+        "pop3: poll: {} new, {} stored ({} bytes), {} skipped; store now {} messages ({} bytes); {} ms",
+        pop3.new, pop3.stored, pop3.bytes, pop3.skipped, n, bytes, board::millis() - t
+    );
+    drop(store);
+
+    // IMAP over implicit TLS, into the second half.
+    let mut store = open_store(IMAP_WINDOW, &mut chunk)?;
+    let (n, bytes) = count(&mut store)?;
+    println!("imap: flash store holds {} messages ({} bytes)", n, bytes);
+    let mut state = SyncState::<SEEN>::new();
+    let t = board::millis();
+    let stream = net.connect(SERVER, IMAPS_PORT).map_err(at("connect IMAPS"))?;
+    let mut c = tls::imap_connect(
+        stream,
+        TlsMode::Implicit,
+        &settings,
+        TlsBuffers::new(&mut tls_read, &mut tls_write),
+        &mut *rng,
+        &mut rx,
+        &mut tx,
+    )
+    .map_err(at("IMAPS"))?;
+    println!("imap: TLS 1.3 handshake ok ({} ms), CA pinned, name {}", board::millis() - t, SERVER_NAME);
+    c.login(USER, PASSWORD).map_err(at("IMAP login"))?;
+    let imap = poll::imap(&mut c, MAILBOX, &mut store, &mut state, &policy, progress("imap"))
+        .map_err(at("IMAP poll"))?;
+    let tls_stream = c.logout().map_err(at("IMAP LOGOUT"))?;
+    match tls_stream.close() {
+        Ok(tcp) => tcp.close(),
+        Err((tcp, _)) => tcp.close(),
+    }
+    let (n, bytes) = count(&mut store)?;
+    println!(
+        "imap: poll {}: {} new, {} stored ({} bytes), {} skipped; store now {} messages ({} bytes); {} ms",
+        MAILBOX, imap.new, imap.stored, imap.bytes, imap.skipped, n, bytes, board::millis() - t
+    );
+    Ok((pop3, imap))
 }
 
 fn fail(msg: &str) -> ! {
