@@ -31,6 +31,8 @@ mod executor;
 #[cfg(feature = "imap")]
 mod imap_calls;
 mod script;
+#[cfg(feature = "tls")]
+mod tls_calls;
 mod transport;
 
 use calls::Report;
@@ -133,10 +135,14 @@ mod firmware {
     #[entry]
     fn main() -> ! {
         core::hint::black_box(&super::TYPE_SIZES);
+        #[cfg(feature = "tls")]
+        core::hint::black_box(&super::tls_calls::TLS_SIZES);
         loop {
             for report in super::exercise() {
                 super::calls::keep(report);
             }
+            #[cfg(all(feature = "tls", not(feature = "baseline")))]
+            core::hint::black_box(super::tls_calls::run());
         }
     }
 
