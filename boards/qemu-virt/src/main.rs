@@ -154,7 +154,9 @@ fn at<E: Display>(what: &'static str) -> impl FnOnce(E) -> &'static str {
 
 fn progress(proto: &'static str) -> impl FnMut(Progress) {
     move |p| match p {
-        Progress::Stored { id, bytes, .. } => println!("{}:   stored #{} ({} bytes)", proto, id, bytes),
+        Progress::Stored { id, bytes, .. } => {
+            println!("{}:   stored #{} ({} bytes)", proto, id, bytes)
+        }
         Progress::Skipped { id, size } => println!("{}:   skipped #{} ({} bytes)", proto, id, size),
         Progress::Deleted { id } => println!("{}:   deleted #{}", proto, id),
         Progress::Receiving { .. } => {}
@@ -167,7 +169,8 @@ fn open_store((offset, len): (u32, u32), buf: &mut [u8]) -> Result<Store<'_>, &'
     let flash = unsafe { CfiFlash::bank0(offset, len) };
     let messages = 0..len - 2 * BLOCK;
     let state = len - 2 * BLOCK..len;
-    let store = block_on(FlashStore::open(flash, messages, state, buf)).map_err(at("open flash store"))?;
+    let store =
+        block_on(FlashStore::open(flash, messages, state, buf)).map_err(at("open flash store"))?;
     Ok(Blocking(store))
 }
 
@@ -205,10 +208,14 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
         &mut tx,
     )
     .map_err(at("POP3 STLS"))?;
-    println!("pop3: STLS + TLS 1.3 handshake ok ({} ms), CA pinned, name {}", board::millis() - t, SERVER_NAME);
+    println!(
+        "pop3: STLS + TLS 1.3 handshake ok ({} ms), CA pinned, name {}",
+        board::millis() - t,
+        SERVER_NAME
+    );
     c.login(USER, PASSWORD).map_err(at("POP3 login"))?;
-    let (pop3, tls_stream) =
-        poll::pop3(c, &mut store, &mut state, &policy, progress("pop3")).map_err(at("POP3 poll"))?;
+    let (pop3, tls_stream) = poll::pop3(c, &mut store, &mut state, &policy, progress("pop3"))
+        .map_err(at("POP3 poll"))?;
     match tls_stream.close() {
         Ok(tcp) => tcp.close(),
         Err((tcp, _)) => tcp.close(),
@@ -226,7 +233,9 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
     println!("imap: flash store holds {} messages ({} bytes)", n, bytes);
     let mut state = SyncState::<SEEN>::new();
     let t = board::millis();
-    let stream = net.connect(SERVER, IMAPS_PORT).map_err(at("connect IMAPS"))?;
+    let stream = net
+        .connect(SERVER, IMAPS_PORT)
+        .map_err(at("connect IMAPS"))?;
     let mut c = tls::imap_connect(
         stream,
         TlsMode::Implicit,
@@ -237,10 +246,21 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
         &mut tx,
     )
     .map_err(at("IMAPS"))?;
-    println!("imap: TLS 1.3 handshake ok ({} ms), CA pinned, name {}", board::millis() - t, SERVER_NAME);
+    println!(
+        "imap: TLS 1.3 handshake ok ({} ms), CA pinned, name {}",
+        board::millis() - t,
+        SERVER_NAME
+    );
     c.login(USER, PASSWORD).map_err(at("IMAP login"))?;
-    let imap = poll::imap(&mut c, MAILBOX, &mut store, &mut state, &policy, progress("imap"))
-        .map_err(at("IMAP poll"))?;
+    let imap = poll::imap(
+        &mut c,
+        MAILBOX,
+        &mut store,
+        &mut state,
+        &policy,
+        progress("imap"),
+    )
+    .map_err(at("IMAP poll"))?;
     let tls_stream = c.logout().map_err(at("IMAP LOGOUT"))?;
     match tls_stream.close() {
         Ok(tcp) => tcp.close(),

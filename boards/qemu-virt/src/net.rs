@@ -187,7 +187,10 @@ pub struct Net {
 
 impl Net {
     /// Brings the interface up as 10.0.2.15/24 via 10.0.2.2. Call once.
-    pub fn new(transport: MmioTransport<'static>, seed: u64) -> Result<Self, virtio_drivers::Error> {
+    pub fn new(
+        transport: MmioTransport<'static>,
+        seed: u64,
+    ) -> Result<Self, virtio_drivers::Error> {
         let raw = Raw::new(transport)?;
         let mac = raw.mac_address();
         // SAFETY: `Net::new` runs once; these are the only references.
@@ -349,4 +352,3 @@ impl embedded_io::Write for TcpStream<'_> {
         Ok(())
     }
 }
-

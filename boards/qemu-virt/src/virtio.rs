@@ -30,7 +30,10 @@ unsafe impl Hal for VirtHal {
         // SAFETY: in bounds (checked above); only this allocator hands out
         // pointers into DMA.
         let ptr = unsafe { (&raw mut DMA).cast::<u8>().add(first * PAGE_SIZE) };
-        (ptr as usize as PhysAddr, NonNull::new(ptr).expect("non-null"))
+        (
+            ptr as usize as PhysAddr,
+            NonNull::new(ptr).expect("non-null"),
+        )
     }
 
     unsafe fn dma_dealloc(_paddr: PhysAddr, _vaddr: NonNull<u8>, _pages: usize) -> i32 {
