@@ -191,7 +191,7 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
     let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
     let mut chunk = [0u8; 2048];
 
-    // POP3, upgraded with STLS, into the first half of the flash.
+    // POP3, upgraded with STLS, into its window of the flash.
     let mut store = open_store(POP3_WINDOW, &mut chunk)?;
     let (n, bytes) = count(&mut store)?;
     println!("pop3: flash store holds {} messages ({} bytes)", n, bytes);
@@ -225,9 +225,8 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
         "pop3: poll: {} new, {} stored ({} bytes), {} skipped; store now {} messages ({} bytes); {} ms",
         pop3.new, pop3.stored, pop3.bytes, pop3.skipped, n, bytes, board::millis() - t
     );
-    drop(store);
 
-    // IMAP over implicit TLS, into the second half.
+    // IMAP over implicit TLS, into its own window of the flash.
     let mut store = open_store(IMAP_WINDOW, &mut chunk)?;
     let (n, bytes) = count(&mut store)?;
     println!("imap: flash store holds {} messages ({} bytes)", n, bytes);

@@ -194,7 +194,7 @@ impl Net {
         let raw = Raw::new(transport)?;
         let mac = raw.mac_address();
         // SAFETY: `Net::new` runs once; these are the only references.
-        let b = unsafe { &mut *(&raw mut BUFFERS) };
+        let b = unsafe { (&raw mut BUFFERS).as_mut() }.expect("buffers");
         let mut nic = Nic::new(raw, &mut b.rx);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         config.random_seed = seed;
