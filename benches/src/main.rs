@@ -1,0 +1,617 @@
+//! Benchmarks of embedded-mail (run by `scripts/bench`):
+//!
+//! - `em-bench net`: downloads by POP3 RETR and IMAP UID FETCH BODY.PEEK[]
+//!   from the local Dovecot (users t29: 100 x 1 MiB, t30: 1 000 x 10 KiB,
+//!   seeded by scripts/seed_bench.py), with our host build and a 1 KiB
+//!   receive buffer, message by message and pipelined / in one command;
+//!   beside each the floor (a raw socket sending the same commands and
+//!   reading the bytes without parsing, only looking for the end of each
+//!   response) and the peers (Python imaplib/poplib, curl), as medians of
+//!   BENCH_RUNS runs (default 3) and ratios to the floor.
+//! - `em-bench parse`: the sessions' decoders over in-memory responses:
+//!   MB/s and ns per response.
+
+use embedded_io_adapters::std::FromStd;
+use embedded_mail::imap::{self, BodyRequest, FetchItems, GenericEvent, Section, SequenceSet};
+use embedded_mail::pop3::{self, Command, Decoded, RawEvent};
+use embedded_mail::wire::RxBuffer;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command as Proc;
+use std::time::{Duration, Instant};
+
+const RX: usize = 1024;
+
+struct Env {
+    pop3: u16,
+    imap: u16,
+    password: String,
+    runs: usize,
+}
+
+fn env() -> Env {
+    let port = |k: &str| -> u16 {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} not set (source the bench Dovecot's env.sh)"))
+            .parse()
+            .expect(k)
+    };
+    Env {
+        pop3: port("EM_POP3_PORT"),
+        imap: port("EM_IMAP_PORT"),
+        password: std::env::var("EM_PASSWORD").unwrap_or_else(|_| "emtest-pass".into()),
+        runs: std::env::var("BENCH_RUNS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3),
+    }
+}
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to Dovecot");
+    s.set_nodelay(true).unwrap();
+    s
+}
+
+/// A sink that counts bytes.
+#[derive(Default)]
+struct Count(u64);
+
+impl embedded_io::ErrorType for Count {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Write for Count {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+// ---- ours --------------------------------------------------------------
+
+fn ours_pop3_each(e: &Env, user: &str, n: u32) -> u64 {
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = pop3::Client::connect(FromStd::new(connect(e.pop3)), &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    let mut sink = Count::default();
+    for i in 1..=n {
+        c.retr(i, &mut sink).unwrap();
+    }
+    c.quit().unwrap();
+    sink.0
+}
+
+/// RETR pipelined through the sans-I/O session (as a poll does where the
+/// server offers PIPELINING): up to 8 commands in flight.
+fn ours_pop3_pipelined(e: &Env, user: &str, n: u32) -> u64 {
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = pop3::Client::connect(FromStd::new(connect(e.pop3)), &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    let parts = c.into_parts();
+    let mut sock = parts.transport.into_inner();
+    let mut s = parts.session;
+    let mut rx = RxBuffer::new(parts.rx);
+    let tx = parts.tx;
+    let (mut sent, mut done, mut total) = (0u32, 0u32, 0u64);
+    let mut out = Vec::with_capacity(256);
+    while done < n {
+        out.clear();
+        while sent < n && s.in_flight() < 8 {
+            sent += 1;
+            let k = s.encode(&Command::Retr(sent), tx).unwrap();
+            out.extend_from_slice(&tx[..k]);
+        }
+        if !out.is_empty() {
+            sock.write_all(&out).unwrap();
+        }
+        // Decode until one response ends (then top up the window).
+        loop {
+            match s.decode_raw(rx.data()).unwrap() {
+                Decoded::NeedMore => {
+                    let k = sock.read(rx.spare()).unwrap();
+                    assert!(k > 0, "server closed");
+                    rx.commit(k);
+                }
+                Decoded::Progress { consumed, event } => {
+                    rx.consume(consumed);
+                    match event {
+                        Some(RawEvent::Body(span)) => total += (span.end - span.start) as u64,
+                        Some(RawEvent::End) => {
+                            done += 1;
+                            break;
+                        }
+                        Some(RawEvent::Refused(r)) => panic!("RETR refused: {r:?}"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    sock.write_all(b"QUIT\r\n").unwrap();
+    total
+}
+
+fn ours_imap(e: &Env, user: &str, n: u32, bulk: bool) -> u64 {
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = imap::Client::connect(FromStd::new(connect(e.imap)), &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    c.examine("INBOX").unwrap();
+    let mut sink = Count::default();
+    if bulk {
+        let items = FetchItems {
+            body: Some(BodyRequest::peek(Section::Full)),
+            ..FetchItems::default()
+        };
+        c.fetch(SequenceSet::All, true, items, |ev| {
+            if let GenericEvent::BodyChunk(b) = ev {
+                sink.0 += b.len() as u64;
+            }
+        })
+        .unwrap();
+    } else {
+        for uid in 1..=n {
+            c.fetch_body(uid, BodyRequest::peek(Section::Full), &mut sink)
+                .unwrap();
+        }
+    }
+    c.logout().unwrap();
+    sink.0
+}
+
+// ---- floor -------------------------------------------------------------
+
+/// Reads until `count` occurrences of `pat` were seen (across reads);
+/// returns the bytes read. No parsing beyond that search.
+fn read_until(sock: &mut TcpStream, pat: &[u8], mut count: usize, buf: &mut [u8]) -> u64 {
+    let finder = memchr::memmem::Finder::new(pat);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut total = 0u64;
+    while count > 0 {
+        let k = sock.read(buf).unwrap();
+        assert!(k > 0, "server closed");
+        total += k as u64;
+        let data = &buf[..k];
+        // Matches straddling the previous read.
+        if !carry.is_empty() {
+            let mut edge = carry.clone();
+            edge.extend_from_slice(&data[..data.len().min(pat.len() - 1)]);
+            count = count.saturating_sub(finder.find_iter(&edge).count());
+        }
+        count = count.saturating_sub(finder.find_iter(data).count());
+        let keep = (pat.len() - 1).min(data.len());
+        carry.clear();
+        carry.extend_from_slice(&data[data.len() - keep..]);
+    }
+    total
+}
+
+fn floor_pop3(e: &Env, user: &str, n: u32, pipelined: bool) -> u64 {
+    let mut s = connect(e.pop3);
+    let mut buf = vec![0u8; 64 << 10];
+    read_until(&mut s, b"\r\n", 1, &mut buf);
+    s.write_all(format!("USER {user}\r\nPASS {}\r\n", e.password).as_bytes())
+        .unwrap();
+    read_until(&mut s, b"\r\n", 2, &mut buf);
+    let mut total = 0;
+    if pipelined {
+        let mut cmds = String::new();
+        for i in 1..=n {
+            cmds += &format!("RETR {i}\r\n");
+        }
+        s.write_all(cmds.as_bytes()).unwrap();
+        total += read_until(&mut s, b"\r\n.\r\n", n as usize, &mut buf);
+    } else {
+        for i in 1..=n {
+            s.write_all(format!("RETR {i}\r\n").as_bytes()).unwrap();
+            total += read_until(&mut s, b"\r\n.\r\n", 1, &mut buf);
+        }
+    }
+    s.write_all(b"QUIT\r\n").unwrap();
+    total
+}
+
+fn floor_imap(e: &Env, user: &str, n: u32, bulk: bool) -> u64 {
+    let mut s = connect(e.imap);
+    let mut buf = vec![0u8; 64 << 10];
+    read_until(&mut s, b"\r\n", 1, &mut buf);
+    s.write_all(format!("L LOGIN {user} \"{}\"\r\n", e.password).as_bytes())
+        .unwrap();
+    read_until(&mut s, b"L OK", 1, &mut buf);
+    s.write_all(b"E EXAMINE INBOX\r\n").unwrap();
+    read_until(&mut s, b"E OK", 1, &mut buf);
+    let mut total = 0;
+    if bulk {
+        s.write_all(b"F UID FETCH 1:* BODY.PEEK[]\r\n").unwrap();
+        total += read_until(&mut s, b"\r\nF OK", 1, &mut buf);
+    } else {
+        for uid in 1..=n {
+            let tag = format!("F{uid:05}");
+            s.write_all(format!("{tag} UID FETCH {uid} BODY.PEEK[]\r\n").as_bytes())
+                .unwrap();
+            total += read_until(&mut s, format!("\r\n{tag} OK").as_bytes(), 1, &mut buf);
+        }
+    }
+    s.write_all(b"Z LOGOUT\r\n").unwrap();
+    total
+}
+
+// ---- peers -------------------------------------------------------------
+
+const PY: &str = r#"
+import imaplib, poplib, sys, time
+proto, port, user, pw, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+t = time.perf_counter()
+total = 0
+if proto == "pop3":
+    p = poplib.POP3("127.0.0.1", port)
+    p.user(user); p.pass_(pw)
+    for i in range(1, n + 1):
+        resp, lines, octets = p.retr(i)
+        total += octets
+    p.quit()
+else:
+    m = imaplib.IMAP4("127.0.0.1", port)
+    m.login(user, pw); m.select("INBOX", readonly=True)
+    if mode == "bulk":
+        typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        total = sum(len(d[1]) for d in data if isinstance(d, tuple))
+    else:
+        for uid in range(1, n + 1):
+            typ, data = m.uid("FETCH", str(uid), "(BODY.PEEK[])")
+            total += sum(len(d[1]) for d in data if isinstance(d, tuple))
+    m.logout()
+print(time.perf_counter() - t, total)
+"#;
+
+fn python(e: &Env, proto: &str, user: &str, n: u32, mode: &str) -> Duration {
+    let port = if proto == "pop3" { e.pop3 } else { e.imap };
+    let out = Proc::new("python3")
+        .args([
+            "-c",
+            PY,
+            proto,
+            &port.to_string(),
+            user,
+            &e.password,
+            &n.to_string(),
+            mode,
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    Duration::from_secs_f64(text.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// curl with URL globbing: one process, one connection, one message per
+/// URL (curl sends RETR n / UID FETCH n BODY[] ... for each).
+fn curl(e: &Env, proto: &str, user: &str, n: u32) -> Duration {
+    let url = if proto == "pop3" {
+        format!("pop3://127.0.0.1:{}/[1-{n}]", e.pop3)
+    } else {
+        format!("imap://127.0.0.1:{}/INBOX;UID=[1-{n}]", e.imap)
+    };
+    let t = Instant::now();
+    let out = Proc::new("curl")
+        .args(["-s", "-S", "-u", &format!("{user}:{}", e.password), &url])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("curl");
+    assert!(out.success(), "curl failed");
+    t.elapsed()
+}
+
+// ---- the table ---------------------------------------------------------
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn timed(runs: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        bytes = f();
+        times.push(t.elapsed());
+    }
+    (median(times), bytes)
+}
+
+fn row(name: &str, d: Duration, bytes: Option<u64>, floor: Duration) {
+    let mbs = bytes.map_or("".to_string(), |b| {
+        format!("{:8.1} MB/s", b as f64 / d.as_secs_f64() / 1e6)
+    });
+    println!(
+        "  {name:<44} {:>9.3} s {mbs:>14}   x{:.2} of floor",
+        d.as_secs_f64(),
+        d.as_secs_f64() / floor.as_secs_f64()
+    );
+}
+
+fn net(e: &Env) {
+    println!("median of {} runs; ours: host build, 1 KiB receive buffer; floor: raw socket, 64 KiB reads", e.runs);
+    for (user, n, label) in [
+        ("t29", 100u32, "100 x 1 MiB"),
+        ("t30", 1000, "1000 x 10 KiB"),
+    ] {
+        let r = e.runs;
+        println!("\nPOP3 RETR, {label} (user {user})");
+        // Warm-up (Dovecot builds its indexes and caches at first access).
+        floor_pop3(e, user, n, true);
+        floor_imap(e, user, n, true);
+        let (fe, _) = timed(r, || floor_pop3(e, user, n, false));
+        let (fp, _) = timed(r, || floor_pop3(e, user, n, true));
+        let (oe, b) = timed(r, || ours_pop3_each(e, user, n));
+        let (op, _) = timed(r, || ours_pop3_pipelined(e, user, n));
+        let py = median((0..r).map(|_| python(e, "pop3", user, n, "each")).collect());
+        let cu = median((0..r).map(|_| curl(e, "pop3", user, n)).collect());
+        row("floor, message by message", fe, None, fe);
+        row("ours, message by message (Client::retr)", oe, Some(b), fe);
+        row("floor, pipelined (all RETRs at once)", fp, None, fp);
+        row("ours, pipelined (Session, 8 in flight)", op, Some(b), fp);
+        row("python poplib, message by message", py, Some(b), fe);
+        row("curl pop3:// (URL glob, one connection)", cu, Some(b), fe);
+
+        println!("\nIMAP UID FETCH BODY.PEEK[], {label} (user {user})");
+        let (fe, _) = timed(r, || floor_imap(e, user, n, false));
+        let (fb, _) = timed(r, || floor_imap(e, user, n, true));
+        let (oe, b) = timed(r, || ours_imap(e, user, n, false));
+        let (ob, _) = timed(r, || ours_imap(e, user, n, true));
+        let pe = median((0..r).map(|_| python(e, "imap", user, n, "each")).collect());
+        let pb = median((0..r).map(|_| python(e, "imap", user, n, "bulk")).collect());
+        let cu = median((0..r).map(|_| curl(e, "imap", user, n)).collect());
+        row("floor, message by message", fe, None, fe);
+        row("ours, message by message (fetch_body)", oe, Some(b), fe);
+        row("floor, one UID FETCH 1:*", fb, None, fb);
+        row("ours, one UID FETCH 1:* (fetch)", ob, Some(b), fb);
+        row("python imaplib, message by message", pe, Some(b), fe);
+        row("python imaplib, one UID FETCH 1:*", pb, Some(b), fb);
+        row("curl imap:// (URL glob, one connection)", cu, Some(b), fe);
+    }
+}
+
+// ---- parser benchmark --------------------------------------------------
+
+fn corpus_fetch() -> (Vec<u8>, usize) {
+    let mut s = Vec::new();
+    for i in 1..=2000u32 {
+        s.extend_from_slice(format!(
+            "* {i} FETCH (UID {} FLAGS (\\Seen \\Answered $Forwarded) RFC822.SIZE {} ENVELOPE (\"Tue, 14 Nov 2023 22:13:{:02} +0000\" \"Re: sensor reading number {i}\" ((\"Bench Sender\" NIL \"sender\" \"example.com\")) ((\"Bench Sender\" NIL \"sender\" \"example.com\")) NIL ((\"Ops Team\" NIL \"ops\" \"example.org\") (NIL NIL \"log\" \"example.org\")) NIL NIL \"<prev-{i}@example.com>\" \"<msg-{i}@example.com>\"))\r\n",
+            i + 1000, 4000 + i, i % 60
+        ).as_bytes());
+    }
+    s.extend_from_slice(b"A0003 OK Fetch completed\r\n");
+    (s, 2001)
+}
+
+fn corpus_list() -> (Vec<u8>, usize) {
+    let mut s = Vec::new();
+    for i in 0..1000 {
+        s.extend_from_slice(
+            format!("* LIST (\\HasNoChildren) \"/\" \"Archive/2023/Project &AMQ-rger {i:04}\"\r\n")
+                .as_bytes(),
+        );
+    }
+    s.extend_from_slice(b"A0003 OK List completed\r\n");
+    (s, 1001)
+}
+
+fn corpus_search() -> (Vec<u8>, usize) {
+    let mut s = b"* SEARCH".to_vec();
+    for i in 1..=100_000u32 {
+        s.extend_from_slice(format!(" {}", i * 3).as_bytes());
+    }
+    s.extend_from_slice(b"\r\nA0003 OK Search completed\r\n");
+    (s, 2)
+}
+
+fn corpus_uidl() -> (Vec<u8>, usize) {
+    let mut s = b"+OK\r\n".to_vec();
+    for i in 1..=10_000u32 {
+        s.extend_from_slice(
+            format!(
+                "{i} {:016x}{:08x}\r\n",
+                u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                i
+            )
+            .as_bytes(),
+        );
+    }
+    s.extend_from_slice(b".\r\n");
+    (s, 1)
+}
+
+/// An IMAP session logged in and selected, with `cmd` in flight.
+fn imap_ready(cmd: &imap::Command<'_>) -> imap::Session {
+    let mut s = imap::Session::new();
+    let mut tx = [0u8; 256];
+    let feed = |s: &mut imap::Session, bytes: &[u8]| {
+        let mut at = 0;
+        while at < bytes.len() {
+            match s.decode_raw(&bytes[at..]).unwrap() {
+                imap::Decoded::Progress { consumed, .. } => at += consumed,
+                imap::Decoded::NeedMore => panic!("setup"),
+            }
+        }
+    };
+    feed(&mut s, b"* OK ready\r\n");
+    s.encode(
+        &imap::Command::Login {
+            user: "u",
+            password: "p",
+        },
+        &mut tx,
+    )
+    .unwrap();
+    feed(&mut s, b"A0001 OK [CAPABILITY IMAP4rev1] done\r\n");
+    s.encode(
+        &imap::Command::Select {
+            mailbox: "INBOX",
+            condstore: false,
+        },
+        &mut tx,
+    )
+    .unwrap();
+    feed(&mut s, b"A0002 OK [READ-WRITE] done\r\n");
+    s.encode(cmd, &mut tx).unwrap();
+    s
+}
+
+/// Decodes `data` as the client would with a receive buffer of `rx`
+/// bytes (the corpus is in memory; the window slides over it). Returns
+/// the events.
+fn run_imap(mut s: imap::Session, data: &[u8], rx: usize) -> u64 {
+    let (mut at, mut end, mut events) = (0usize, rx.min(data.len()), 0u64);
+    loop {
+        match s.decode_raw(&data[at..end]).unwrap() {
+            imap::Decoded::NeedMore => {
+                if end == data.len() {
+                    return events;
+                }
+                if end - at == rx {
+                    s.overflow(rx);
+                    continue;
+                }
+                end = (at + rx).min(data.len());
+            }
+            imap::Decoded::Progress { consumed, event } => {
+                at += consumed;
+                if let Some(ev) = event {
+                    events += 1;
+                    if let GenericEvent::FetchItem { value, .. } = ev.resolve(&data[..end]) {
+                        let _ = std::hint::black_box(imap::Envelope::parse(value));
+                    }
+                    if matches!(ev, GenericEvent::Done { .. }) {
+                        return events;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn run_pop3(data: &[u8], rx: usize) -> u64 {
+    let mut s = pop3::Session::new();
+    let mut tx = [0u8; 64];
+    let decode_all = |s: &mut pop3::Session, bytes: &[u8]| {
+        let (mut at, mut end, mut events) = (0usize, rx.min(bytes.len()), 0u64);
+        loop {
+            match s.decode_raw(&bytes[at..end]).unwrap() {
+                Decoded::NeedMore => {
+                    if end == bytes.len() {
+                        return events;
+                    }
+                    end = (at + rx).min(bytes.len());
+                }
+                Decoded::Progress { consumed, event } => {
+                    at += consumed;
+                    events += u64::from(event.is_some());
+                    if matches!(event, Some(RawEvent::End | RawEvent::Ok(_))) {
+                        return events;
+                    }
+                }
+            }
+        }
+    };
+    decode_all(&mut s, b"+OK ready\r\n");
+    s.encode(&Command::User("u"), &mut tx).unwrap();
+    s.encode(&Command::Pass("p"), &mut tx).unwrap();
+    decode_all(&mut s, b"+OK\r\n");
+    decode_all(&mut s, b"+OK\r\n");
+    s.encode(&Command::Uidl(None), &mut tx).unwrap();
+    decode_all(&mut s, data)
+}
+
+fn parse() {
+    let iters: u32 = std::env::var("BENCH_PARSE_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    println!("in-memory decode, 1 KiB window sliding over the corpus (as the client's receive buffer), best of {iters}");
+    println!(
+        "  {:<40} {:>9} {:>10} {:>9} {:>14}",
+        "corpus", "bytes", "responses", "MB/s", "ns/response"
+    );
+    let fetch_cmd = imap::Command::Fetch {
+        set: SequenceSet::All,
+        uid: false,
+        items: FetchItems {
+            uid: true,
+            flags: true,
+            size: true,
+            envelope: true,
+            ..FetchItems::default()
+        },
+    };
+    let list_cmd = imap::Command::List {
+        reference: "",
+        pattern: "*",
+        special_use: false,
+    };
+    let search_cmd = imap::Command::Search {
+        uid: true,
+        criteria: "ALL",
+        ret: None,
+    };
+    let cases: Vec<(&str, (Vec<u8>, usize), Box<dyn Fn(&[u8]) -> u64>)> = vec![
+        (
+            "IMAP FETCH x2000 (UID FLAGS SIZE ENVELOPE)",
+            corpus_fetch(),
+            Box::new(move |d| run_imap(imap_ready(&fetch_cmd), d, RX)),
+        ),
+        (
+            "IMAP LIST of 1000 folders",
+            corpus_list(),
+            Box::new(move |d| run_imap(imap_ready(&list_cmd), d, RX)),
+        ),
+        (
+            "IMAP SEARCH of 100000 numbers",
+            corpus_search(),
+            Box::new(move |d| run_imap(imap_ready(&search_cmd), d, RX)),
+        ),
+        (
+            "POP3 UIDL of 10000 entries",
+            corpus_uidl(),
+            Box::new(|d| run_pop3(d, RX)),
+        ),
+    ];
+    for (name, (data, responses), f) in cases {
+        let mut best = Duration::MAX;
+        let mut events = 0;
+        for _ in 0..iters {
+            let t = Instant::now();
+            events = std::hint::black_box(f(&data));
+            best = best.min(t.elapsed());
+        }
+        let secs = best.as_secs_f64();
+        println!(
+            "  {name:<40} {:>9} {:>10} {:>9.1} {:>14.0}   ({events} events, {:.1} ns/event)",
+            data.len(),
+            responses,
+            data.len() as f64 / secs / 1e6,
+            secs * 1e9 / responses as f64,
+            secs * 1e9 / events as f64
+        );
+    }
+}
+
+fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("net") => net(&env()),
+        Some("parse") => parse(),
+        _ => {
+            eprintln!("usage: em-bench net|parse");
+            std::process::exit(2);
+        }
+    }
+}
