@@ -15,32 +15,12 @@
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{BodyRequest, Section};
 use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-/// The kernel's CSPRNG (firmware uses its hardware TRNG).
-struct OsRng(std::fs::File);
-
-impl rand_core::RngCore for OsRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        // A failing /dev/urandom must not yield predictable keys.
-        if self.0.read_exact(dest).is_err() {
-            std::process::abort();
-        }
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for OsRng {}
+mod common;
+use common::OsRng;
 
 fn run() -> Result<(), String> {
     let (mut host, mut port, mut ca, mut user) = ("localhost".to_string(), None, None, None);
@@ -66,7 +46,7 @@ fn run() -> Result<(), String> {
 
     let tcp = TcpStream::connect((host.as_str(), port)).map_err(|e| format!("connect: {e}"))?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
-    let rng = OsRng(std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?);
+    let rng = OsRng::open().map_err(|e| e.to_string())?;
 
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut record_read = vec![0u8; tls::READ_BUFFER_LEN];

@@ -8,6 +8,11 @@
 //!     imap://user@host:143/INBOX --flash FILE [...]
 //! ```
 //!
+//! `pop3s://` and `imaps://` (implicit TLS), or `--starttls` on `pop3://` /
+//! `imap://`, need the example built with `tls` and `--ca FILE`, the DER
+//! CA that signed the server's certificate; the certificate's name must
+//! match the URL's host.
+//!
 //! `--store DIR` is a Maildir (`DIR/new/<key>.*`); `--flash FILE` is a
 //! 1 MiB file used as NOR flash (4 KiB pages) through the flash store.
 //! Run it twice: the second poll stores nothing.
@@ -17,6 +22,8 @@ use embedded_mail::poll::{self, AfterStore, Oversize, Policy, Progress, Summary,
 use embedded_mail::store::maildir::MaildirStore;
 use embedded_mail::store::MessageStore;
 use std::net::TcpStream;
+
+mod common;
 use std::process::ExitCode;
 
 struct Args {
@@ -31,6 +38,8 @@ struct Args {
     delete: bool,
     older_than_days: Option<u32>,
     max_size: Option<u64>,
+    ca: Option<String>,
+    starttls: bool,
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String> {
@@ -80,6 +89,8 @@ fn parse_args() -> Result<Args, String> {
         delete: false,
         older_than_days: None,
         max_size: None,
+        ca: None,
+        starttls: false,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -87,6 +98,8 @@ fn parse_args() -> Result<Args, String> {
             "--store" => a.store = Some(value()?),
             "--flash" => a.flash = Some(value()?),
             "--keep" => a.keep = true,
+            "--ca" => a.ca = Some(value()?),
+            "--starttls" => a.starttls = true,
             "--delete" => a.delete = true,
             "--older-than" => {
                 a.older_than_days =
@@ -110,7 +123,7 @@ fn parse_args() -> Result<Args, String> {
 fn progress(p: Progress) {
     match p {
         Progress::Receiving { id, received, size }
-            if size > 256 * 1024 && received % (256 * 1024) < 1024 =>
+            if size > 1 << 20 && received % (1 << 20) < 1024 =>
         {
             println!("  #{id}: {received}/{size} bytes");
         }
@@ -141,16 +154,15 @@ fn poll_with<S: MessageStore>(
 where
     S::Error: std::fmt::Debug,
 {
-    if a.scheme.ends_with('s') {
-        return Err(format!(
-            "{}:// needs TLS, which this example does not wire up yet: use pop3:// or imap://",
-            a.scheme
-        ));
-    }
     let tcp = TcpStream::connect((a.host.as_str(), a.port))
         .map_err(|e| format!("connect {}:{}: {e}", a.host, a.port))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut state: SyncState<SEEN> = SyncState::new();
+    let tls = a.scheme.ends_with('s') || a.starttls;
+    if tls {
+        return poll_tls(a, password, policy, store, tcp, &mut state);
+    }
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| e.to_string())?;
@@ -164,6 +176,68 @@ where
             .map_err(|e| e.to_string())?;
         c.login(&a.user, password).map_err(|e| e.to_string())?;
         let summary = poll::imap(&mut c, &a.mailbox, store, &mut state, policy, progress)
+            .map_err(|e| e.to_string())?;
+        c.logout().map_err(|e| e.to_string())?;
+        Ok(summary)
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn poll_tls<S: MessageStore>(
+    a: &Args,
+    _: &str,
+    _: &Policy<'_>,
+    _: &mut S,
+    _: TcpStream,
+    _: &mut SyncState<SEEN>,
+) -> Result<Summary, String> {
+    Err(format!(
+        "{}:// or --starttls needs the example built with --features tls",
+        a.scheme
+    ))
+}
+
+#[cfg(feature = "tls")]
+fn poll_tls<S: MessageStore>(
+    a: &Args,
+    password: &str,
+    policy: &Policy<'_>,
+    store: &mut S,
+    tcp: TcpStream,
+    state: &mut SyncState<SEEN>,
+) -> Result<Summary, String>
+where
+    S::Error: std::fmt::Debug,
+{
+    use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
+    let ca_path = a.ca.as_deref().ok_or("TLS needs --ca FILE (the CA, DER)")?;
+    let ca = std::fs::read(ca_path).map_err(|e| format!("{ca_path}: {e}"))?;
+    let mode = if a.starttls {
+        TlsMode::StartTls
+    } else {
+        TlsMode::Implicit
+    };
+    let settings = TlsSettings::pinned_ca(&a.host, &ca);
+    let rng = common::OsRng::open().map_err(|e| e.to_string())?;
+    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
+    let (mut rec_read, mut rec_write) = (
+        vec![0u8; tls::READ_BUFFER_LEN],
+        vec![0u8; tls::WRITE_BUFFER_LEN],
+    );
+    let buffers = TlsBuffers::new(&mut rec_read, &mut rec_write);
+    let transport = FromStd::new(tcp);
+    if a.scheme.starts_with("pop3") {
+        let mut c = tls::pop3_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
+            .map_err(|e| format!("TLS: {e}"))?;
+        c.login(&a.user, password).map_err(|e| e.to_string())?;
+        let (summary, _) =
+            poll::pop3(c, store, state, policy, progress).map_err(|e| e.to_string())?;
+        Ok(summary)
+    } else {
+        let mut c = tls::imap_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
+            .map_err(|e| format!("TLS: {e}"))?;
+        c.login(&a.user, password).map_err(|e| e.to_string())?;
+        let summary = poll::imap(&mut c, &a.mailbox, store, state, policy, progress)
             .map_err(|e| e.to_string())?;
         c.logout().map_err(|e| e.to_string())?;
         Ok(summary)
