@@ -19,7 +19,29 @@ fn pop3_poll(
     cut: Option<usize>,
     asynch: bool,
 ) -> Result<usize, String> {
-    let server = Server::new(mbox.clone(), Proto::Pop3, cut);
+    pop3_poll_on(Proto::Pop3, mbox, store, policy, cut, asynch)
+}
+
+/// The same against a POP3 server that refuses UIDL.
+fn pop3_no_uidl_poll(
+    mbox: &Shared,
+    store: &mut Mem,
+    policy: &Policy<'_>,
+    cut: Option<usize>,
+    asynch: bool,
+) -> Result<usize, String> {
+    pop3_poll_on(Proto::Pop3NoUidl, mbox, store, policy, cut, asynch)
+}
+
+fn pop3_poll_on(
+    proto: Proto,
+    mbox: &Shared,
+    store: &mut Mem,
+    policy: &Policy<'_>,
+    cut: Option<usize>,
+    asynch: bool,
+) -> Result<usize, String> {
+    let server = Server::new(mbox.clone(), proto, cut);
     let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
     let mut state: SyncState<16> = SyncState::new();
     if asynch {
@@ -202,4 +224,66 @@ fn imap_move_mode_cut_at_every_byte() {
         },
         false,
     );
+}
+
+#[test]
+fn pop3_without_uidl_delete_mode_cut_at_every_byte() {
+    every_cut(
+        pop3_no_uidl_poll,
+        Policy {
+            after_store: AfterStore::Delete,
+            ..Policy::default()
+        },
+        false,
+    );
+}
+
+#[test]
+fn pop3_without_uidl_keep_and_move_modes_need_uidl() {
+    let all = small_messages();
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    for policy in [
+        Policy::default(),
+        Policy {
+            after_store: AfterStore::MoveTo("Archive"),
+            ..Policy::default()
+        },
+    ] {
+        let mbox = mailbox(&bodies);
+        let mut store = Box::new(Mem::new());
+        let e = pop3_no_uidl_poll(&mbox, &mut store, &policy, None, false).unwrap_err();
+        assert!(e.contains("no UIDL") && e.contains("delete mode"), "{e}");
+        assert!(stored(&store).is_empty());
+        assert_eq!(on_server(&mbox), all);
+    }
+}
+
+#[test]
+fn pop3_without_uidl_headers_only_stored_once_and_left() {
+    let all = small_messages();
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    let mbox = mailbox(&bodies);
+    let mut store = Box::new(Mem::new());
+    // Message 2 is the largest: only its header is stored, it stays.
+    let policy = Policy {
+        after_store: AfterStore::Delete,
+        max_size: Some(all[1].len() as u64 - 1),
+        oversize: poll::Oversize::HeadersOnly,
+        ..Policy::default()
+    };
+    assert!(all.iter().filter(|m| m.len() > all[1].len() - 1).count() == 1);
+    for _ in 0..2 {
+        pop3_no_uidl_poll(&mbox, &mut store, &policy, None, false).unwrap();
+        let header_end = all[1].windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let mut want = vec![
+            all[0].clone(),
+            all[2].clone(),
+            all[1][..header_end].to_vec(),
+        ];
+        let mut got = stored(&store);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        assert_eq!(on_server(&mbox), vec![all[1].clone()]);
+    }
 }

@@ -13,8 +13,8 @@ macro_rules! poll_driver {
         use crate::error::Error;
         #[allow(unused_imports)]
         use crate::poll::{
-            AfterStore, Fetch, ImapCursor, Planner, Policy, PollError, Progress, Seen, Summary,
-            SyncState, BATCH,
+            AfterStore, Fetch, HeaderKey, ImapCursor, Planner, Policy, PollError, Progress, Seen,
+            Summary, SyncState, BATCH,
         };
         #[allow(unused_imports)]
         use crate::store::{key_of, Fnv, MessageKey, StoreError};
@@ -67,6 +67,119 @@ macro_rules! poll_driver {
             }
         }
 
+        /// Feeds a message header into a [`HeaderKey`].
+        #[cfg(feature = "pop3")]
+        struct KeySink(HeaderKey);
+
+        #[cfg(feature = "pop3")]
+        impl embedded_io::ErrorType for KeySink {
+            type Error = embedded_io::ErrorKind;
+        }
+
+        #[cfg(feature = "pop3")]
+        impl Wr for KeySink {
+            $($async)* fn write(&mut self, buf: &[u8]) -> Result<usize, embedded_io::ErrorKind> {
+                self.0.feed(buf);
+                Ok(buf.len())
+            }
+
+            $($async)* fn flush(&mut self) -> Result<(), embedded_io::ErrorKind> {
+                Ok(())
+            }
+        }
+
+        /// POP3 without UIDL, delete mode only: every message present is
+        /// new (the stored ones were deleted), keyed by [`HeaderKey`] over
+        /// its header (`TOP n 0`, or `RETR` when TOP is refused), so one
+        /// committed before a cut that lost the QUIT is found in the store
+        /// and only deleted. RETR → commit → DELE; the caller QUITs.
+        #[cfg(feature = "pop3")]
+        $($async)* fn pop3_no_uidl<T: Rd + Wr, S: Store>(
+            client: &mut Pop3Client<'_, T>,
+            store: &mut S,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<(), PollError<T::Error, S::Error>> {
+            // Message numbers are stable within a session.
+            let mut after_msg = 0u32;
+            loop {
+                let mut new: heapless::Vec<(u32, u64), BATCH> = heapless::Vec::new();
+                let mut more = false;
+                client
+                    .list(|msg, size| {
+                        if msg > after_msg && new.push((msg, size)).is_err() {
+                            more = true;
+                        }
+                    })$($await)*?;
+                let mut stop = false;
+                for (i, &(msg, size)) in new.iter().enumerate() {
+                    after_msg = msg;
+                    plan.summary.new += 1;
+                    let how = plan.fetch(size);
+                    match how {
+                        Fetch::Skip => {
+                            plan.summary.skipped += 1;
+                            progress(Progress::Skipped { id: msg, size });
+                            continue;
+                        }
+                        Fetch::Stop => {
+                            plan.summary.skipped += (new.len() - i) as u32;
+                            stop = true;
+                            break;
+                        }
+                        Fetch::Full | Fetch::HeadersOnly => {}
+                    }
+                    let full = how == Fetch::Full;
+                    let mut hk = KeySink(HeaderKey::new());
+                    let has_top = match client.top(msg, 0, &mut hk)$($await)* {
+                        Ok(_) => true,
+                        Err(Error::Refused(_)) => {
+                            hk = KeySink(HeaderKey::new());
+                            client.retr(msg, &mut hk)$($await)*?;
+                            false
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let key = hk.0.key(size, !full);
+                    if (!full && !has_top) || store.contains(key)$($await)*? {
+                        // Stored before a cut lost the QUIT (deleted now),
+                        // or headers-only without TOP (left alone).
+                        plan.summary.skipped += 1;
+                        progress(Progress::Skipped { id: msg, size });
+                        if plan.delete_after_store(how) {
+                            client.dele(msg)$($await)*?;
+                            plan.summary.deleted += 1;
+                            progress(Progress::Deleted { id: msg });
+                        }
+                        continue;
+                    }
+                    store.begin(key, if full { size } else { 0 })$($await)*?;
+                    let mut sink = Sink { store: &mut *store, error: None, written: 0, id: msg, size, progress: &mut *progress };
+                    let r = if full {
+                        client.retr(msg, &mut sink)$($await)*
+                    } else {
+                        client.top(msg, 0, &mut sink)$($await)*
+                    };
+                    let (written, serr) = (sink.written, sink.error.take());
+                    if let Err(e) = r {
+                        let _ = store.abort()$($await)*;
+                        return Err(body_error(e, serr));
+                    }
+                    store.commit()$($await)*?;
+                    plan.stored(written);
+                    progress(Progress::Stored { id: msg, bytes: written, headers_only: !full });
+                    if plan.delete_after_store(how) {
+                        client.dele(msg)$($await)*?;
+                        plan.summary.deleted += 1;
+                        progress(Progress::Deleted { id: msg });
+                    }
+                }
+                if stop || !more {
+                    return Ok(());
+                }
+            }
+        }
+
         /// Polls a POP3 maildrop: see [the module docs](crate::poll).
         ///
         /// `client` is logged in (TRANSACTION state). The sync state is
@@ -75,6 +188,10 @@ macro_rules! poll_driver {
         /// (which performs the deletions); the transport is handed back.
         /// On error the connection is left without QUIT, so the server
         /// deletes nothing of this session.
+        ///
+        /// A server that refuses UIDL is polled in delete mode only
+        /// ([`AfterStore::Delete`]; otherwise [`PollError::NeedsUidl`]):
+        /// see [the module docs](crate::poll).
         #[cfg(feature = "pop3")]
         pub $($async)* fn pop3<T, S, const N: usize>(
             mut client: Pop3Client<'_, T>,
@@ -124,6 +241,11 @@ macro_rules! poll_driver {
                     })$($await)*;
                 match listed {
                     Ok(()) => {}
+                    Err(Error::Refused(_)) if first && policy.after_store == AfterStore::Delete => {
+                        pop3_no_uidl(&mut client, store, &mut plan, progress)$($await)*?;
+                        let transport = client.quit()$($await)*?;
+                        return Ok((plan.summary, transport));
+                    }
                     Err(Error::Refused(_)) => return Err(PollError::NeedsUidl),
                     Err(e) => return Err(e.into()),
                 }

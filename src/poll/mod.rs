@@ -50,7 +50,7 @@ pub use blocking::pop3;
 pub use state::{ImapCursor, Seen, SeenFull, SyncState};
 
 use crate::error::Error;
-use crate::store::StoreError;
+use crate::store::{Fnv, MessageKey, StoreError};
 use core::fmt;
 
 /// New messages remembered per listing pass (a pass repeats while more
@@ -195,7 +195,9 @@ pub enum PollError<T, S> {
         /// Its capacity.
         capacity: usize,
     },
-    /// The POP3 server has no UIDL: only [`AfterStore::Delete`] works.
+    /// The POP3 server has no UIDL (it refused the command): only
+    /// [`AfterStore::Delete`] can poll it. Keep and move modes stop with
+    /// this before anything is fetched.
     NeedsUidl,
     /// The IMAP mailbox reported no UIDVALIDITY.
     NoUidValidity,
@@ -223,7 +225,7 @@ impl<T: fmt::Debug, S: fmt::Debug> fmt::Display for PollError<T, S> {
                 "seen set full ({capacity} messages kept on the server): delete some or raise N"
             ),
             PollError::NeedsUidl => {
-                f.write_str("server has no UIDL: only delete-after-store polling is possible")
+                f.write_str("POP3 server has no UIDL: delete mode (AfterStore::Delete) is required")
             }
             PollError::NoUidValidity => f.write_str("mailbox reported no UIDVALIDITY"),
         }
@@ -316,6 +318,106 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// The key of a POP3 message on a server without UIDL, from its header
+/// (fed as `TOP n 0` or `RETR n` delivers it; bytes after the header's
+/// blank line are ignored): the hash of the Message-ID field's value
+/// (whitespace ignored), or without one, of the message's size and its
+/// whole header.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderKey {
+    done: bool,
+    line_len: usize,
+    prefix: [u8; 11],
+    continuation: bool,
+    in_id: bool,
+    id: Fnv,
+    id_len: usize,
+    header: Fnv,
+}
+
+impl Default for HeaderKey {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HeaderKey {
+    /// A fresh hasher.
+    pub const fn new() -> Self {
+        HeaderKey {
+            done: false,
+            line_len: 0,
+            prefix: [0; 11],
+            continuation: false,
+            in_id: false,
+            id: Fnv::new(),
+            id_len: 0,
+            header: Fnv::new(),
+        }
+    }
+
+    /// Feeds the next bytes of the message.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.done {
+                return;
+            }
+            self.header.write(&[b]);
+            match b {
+                b'\n' => {
+                    if self.line_len == 0 {
+                        self.done = true;
+                    }
+                    self.line_len = 0;
+                    continue;
+                }
+                b'\r' => continue,
+                _ => {}
+            }
+            if self.line_len == 0 {
+                self.continuation = b == b' ' || b == b'\t';
+                if !self.continuation {
+                    self.in_id = false;
+                }
+            }
+            if !self.continuation {
+                if let Some(slot) = self.prefix.get_mut(self.line_len) {
+                    *slot = b;
+                    if self.line_len + 1 == self.prefix.len() {
+                        self.in_id = self.prefix.eq_ignore_ascii_case(b"message-id:");
+                        self.line_len += 1;
+                        continue;
+                    }
+                }
+            }
+            self.line_len += 1;
+            if self.in_id && !b.is_ascii_whitespace() {
+                self.id.write(&[b]);
+                self.id_len += 1;
+            }
+        }
+    }
+
+    /// The key of a message of `size` bytes; `headers_only` gives the key
+    /// under which only its header is stored (another key, so a stored
+    /// header never passes for the whole message).
+    pub fn key(&self, size: u64, headers_only: bool) -> MessageKey {
+        let mut k = Fnv::new();
+        if self.id_len > 0 {
+            k.write(b"pop3-message-id");
+            k.write(&self.id.finish().to_le_bytes());
+        } else {
+            k.write(b"pop3-size-header");
+            k.write(&size.to_le_bytes());
+            k.write(&self.header.finish().to_le_bytes());
+        }
+        if headers_only {
+            k.write(b"headers-only");
+        }
+        k.finish()
+    }
+}
+
 /// `d-Mon-yyyy` (IMAP date) of a Unix time, for `SEARCH BEFORE`.
 pub fn imap_date(unix: u64, out: &mut [u8; 11]) -> &str {
     // Civil from days (H. Hinnant's algorithm).
@@ -385,6 +487,34 @@ mod tests {
             stored_at: 91,
             headers_only: false
         }));
+    }
+
+    #[test]
+    fn header_key() {
+        let key = |m: &[u8], size, h| {
+            let mut k = HeaderKey::new();
+            for c in m.chunks(3) {
+                k.feed(c);
+            }
+            k.key(size, h)
+        };
+        let a = key(b"From: x\r\nMessage-ID: <1@x>\r\n\r\nbody\r\n", 30, false);
+        // Same Message-ID, folded, another size and body: same key.
+        let b = key(
+            b"message-id:\r\n <1@x>\r\nSubject: s\r\n\r\nother\r\n",
+            99,
+            false,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, key(b"Message-ID: <2@x>\r\n\r\n", 30, false));
+        assert_ne!(a, key(b"From: x\r\nMessage-ID: <1@x>\r\n\r\n", 30, true));
+        // No Message-ID: size and header; the body is not read.
+        let c = key(b"From: x\r\n\r\nbody one\r\n", 40, false);
+        assert_eq!(c, key(b"From: x\r\n\r\nbody two\r\n", 40, false));
+        assert_ne!(c, key(b"From: x\r\n\r\nbody one\r\n", 41, false));
+        assert_ne!(c, key(b"From: y\r\n\r\nbody one\r\n", 40, false));
+        // A Message-ID in the body does not count.
+        assert_eq!(c, key(b"From: x\r\n\r\nMessage-ID: <1@x>\r\n", 40, false));
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub fn small_messages() -> Vec<Vec<u8>> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Proto {
     Pop3,
+    /// POP3 that refuses UIDL (and does not list it in CAPA).
+    Pop3NoUidl,
     Imap,
 }
 
@@ -106,7 +108,7 @@ impl Server {
             selected: false,
         };
         match proto {
-            Proto::Pop3 => s.say("+OK fake pop3 ready\r\n"),
+            Proto::Pop3 | Proto::Pop3NoUidl => s.say("+OK fake pop3 ready\r\n"),
             Proto::Imap => s.say("* OK [CAPABILITY IMAP4rev1 UIDPLUS MOVE] fake imap\r\n"),
         }
         s
@@ -149,7 +151,7 @@ impl Server {
                 let line = std::mem::take(&mut self.line);
                 let text = String::from_utf8_lossy(&line).trim_end().to_string();
                 match self.proto {
-                    Proto::Pop3 => self.pop3(&text),
+                    Proto::Pop3 | Proto::Pop3NoUidl => self.pop3(&text),
                     Proto::Imap => self.imap(&text),
                 }
             }
@@ -178,6 +180,8 @@ impl Server {
         let arg2: Option<usize> = w.next().and_then(|a| a.parse().ok());
         match cmd.as_str() {
             "USER" | "PASS" | "NOOP" => self.say("+OK\r\n"),
+            "CAPA" if self.proto == Proto::Pop3NoUidl => self.say("+OK\r\nTOP\r\nUSER\r\n.\r\n"),
+            "UIDL" if self.proto == Proto::Pop3NoUidl => self.say("-ERR no UIDL here\r\n"),
             "CAPA" => self.say("+OK\r\nUIDL\r\nTOP\r\nUSER\r\n.\r\n"),
             "STAT" => {
                 let (mut c, mut s) = (0, 0);
