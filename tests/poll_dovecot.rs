@@ -1,10 +1,11 @@
 //! Poll policies against the seeded Dovecot, the server state checked
-//! through a second connection. Users t06..t08.
+//! through a second connection. Users t06..t08 and t09..t18 (one per
+//! test that changes a mailbox).
 
 mod common;
 
 use embedded_io_adapters::std::FromStd;
-use embedded_mail::poll::{self, AfterStore, Policy, SyncState};
+use embedded_mail::poll::{self, AfterStore, Oversize, Policy, SyncState};
 use embedded_mail::store::maildir::MaildirStore;
 use std::net::TcpStream;
 
@@ -133,4 +134,269 @@ fn pop3_max_size_skips_big_and_delete_keeps_it() {
     assert_eq!(left.len(), 1);
     assert!(left[0].bytes_crlf.len() > 5_000_000);
     assert_eq!(exists(user), 1);
+}
+
+fn pop3_poll(user: &str, store: &mut MaildirStore, policy: &Policy<'_>) -> poll::Summary {
+    let d = common::dovecot();
+    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
+    let tcp = TcpStream::connect(d.pop3_addr()).unwrap();
+    let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).unwrap();
+    c.capabilities().unwrap();
+    c.login(user, &d.password).unwrap();
+    let mut state: SyncState<32> = SyncState::new();
+    let (s, _) = poll::pop3(c, store, &mut state, policy, |_| {}).unwrap();
+    s
+}
+
+/// UIDs in `user`'s INBOX, through a second IMAP connection.
+fn uids(user: &str) -> Vec<u32> {
+    uids_in(user, "INBOX")
+}
+
+fn uids_in(user: &str, mailbox: &str) -> Vec<u32> {
+    let d = common::dovecot();
+    let mut c = common::LineConn::connect(d.imap_addr());
+    c.read_line();
+    c.imap("a", &format!("LOGIN {user} {}", d.password));
+    c.imap("b", &format!("EXAMINE {mailbox}"));
+    let (untagged, done) = c.imap("c", "UID SEARCH ALL");
+    assert!(done.starts_with("c OK"), "{done}");
+    let mut v: Vec<u32> = untagged
+        .iter()
+        .filter_map(|l| l.strip_prefix("* SEARCH"))
+        .flat_map(|l| l.split_whitespace().map(|n| n.parse().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The seeded message bodies by UID (1-based), as IMAP BODY[] returns them.
+fn seed_by_uid() -> Vec<Vec<u8>> {
+    common::dovecot()
+        .seed_inbox()
+        .into_iter()
+        .map(|m| m.bytes_crlf)
+        .collect()
+}
+
+fn header_of(m: &[u8]) -> Vec<u8> {
+    let end = m.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    m[..end].to_vec()
+}
+
+fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    v.sort();
+    v
+}
+
+/// The seeded UID 2 is the ~5 MiB one; every other message is < 100 KiB.
+const BIG_UID: usize = 2;
+
+fn headers_only_policy() -> Policy<'static> {
+    Policy {
+        after_store: AfterStore::Delete,
+        max_size: Some(1 << 20),
+        oversize: Oversize::HeadersOnly,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn imap_headers_only_above_max_size_stores_header_and_leaves_message() {
+    let user = "t09";
+    let seed = seed_by_uid();
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let s = imap_poll(user, &mut store, &headers_only_policy());
+    assert_eq!((s.new, s.stored, s.deleted), (7, 7, 6));
+    let mut want: Vec<Vec<u8>> = seed.clone();
+    want[BIG_UID - 1] = header_of(&seed[BIG_UID - 1]);
+    assert_eq!(stored_bodies(&store), sorted(want.clone()));
+    assert_eq!(uids(user), vec![BIG_UID as u32]);
+    // The next poll neither fetches it again nor deletes it.
+    let s = imap_poll(user, &mut store, &headers_only_policy());
+    assert_eq!((s.stored, s.deleted), (0, 0));
+    assert_eq!(stored_bodies(&store), sorted(want));
+    assert_eq!(uids(user), vec![BIG_UID as u32]);
+    // BODY.PEEK[HEADER]: the message left behind is still unread.
+    let left = common::dovecot().inbox_messages(user);
+    assert!(!left[0].maildir_flags().contains('S'));
+}
+
+#[test]
+fn pop3_headers_only_above_max_size_stores_top_0_and_leaves_message() {
+    let user = "t10";
+    let seed = common::dovecot().seed_inbox();
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let s = pop3_poll(user, &mut store, &headers_only_policy());
+    assert_eq!((s.new, s.stored, s.deleted), (7, 7, 6));
+    let mut want: Vec<Vec<u8>> = seed.iter().map(|m| m.pop3_retr_bytes()).collect();
+    want[BIG_UID - 1] = header_of(&seed[BIG_UID - 1].bytes_crlf);
+    assert_eq!(stored_bodies(&store), sorted(want.clone()));
+    assert_eq!(uids(user), vec![BIG_UID as u32]);
+    let s = pop3_poll(user, &mut store, &headers_only_policy());
+    assert_eq!((s.new, s.stored, s.deleted), (0, 0, 0));
+    assert_eq!(stored_bodies(&store), sorted(want));
+    assert_eq!(uids(user), vec![BIG_UID as u32]);
+}
+
+#[test]
+fn imap_max_messages_cap_spreads_over_polls_without_duplicates() {
+    let user = "t11";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let policy = Policy {
+        max_messages: Some(3),
+        ..Policy::default()
+    };
+    let counts: Vec<u32> = (0..4)
+        .map(|_| imap_poll(user, &mut store, &policy).stored)
+        .collect();
+    assert_eq!(counts, vec![3, 3, 1, 0]);
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+    assert_eq!(uids(user), (1..=7).collect::<Vec<u32>>());
+}
+
+#[test]
+fn pop3_max_bytes_cap_spreads_over_polls_without_duplicates() {
+    let user = "t12";
+    let seed = common::dovecot().seed_inbox();
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    // Room for UIDs 1 and 2 (the 5 MiB one), not for 3.
+    let two: u64 = seed[..2].iter().map(|m| m.bytes_crlf.len() as u64).sum();
+    let policy = Policy {
+        after_store: AfterStore::Delete,
+        max_bytes: Some(two + 10),
+        ..Policy::default()
+    };
+    let s = pop3_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (2, 2));
+    assert_eq!(uids(user), (3..=7).collect::<Vec<u32>>());
+    let s = pop3_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (5, 5));
+    assert_eq!(uids(user), Vec::<u32>::new());
+    let want: Vec<Vec<u8>> = seed.iter().map(|m| m.pop3_retr_bytes()).collect();
+    assert_eq!(stored_bodies(&store), sorted(want));
+}
+
+const DAY: u32 = 86_400;
+
+fn older_policy(now: u32) -> Policy<'static> {
+    Policy {
+        delete_older_than: Some(3 * DAY),
+        now,
+        ..Policy::default()
+    }
+}
+
+#[test]
+fn imap_older_than_deletes_stored_messages_once_old() {
+    let user = "t13";
+    let t0 = 1_800_000_000;
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let s = imap_poll(user, &mut store, &older_policy(t0));
+    assert_eq!((s.stored, s.deleted), (7, 0));
+    let s = imap_poll(user, &mut store, &older_policy(t0 + 3 * DAY - 1));
+    assert_eq!((s.stored, s.deleted), (0, 0));
+    assert_eq!(uids(user).len(), 7);
+    let s = imap_poll(user, &mut store, &older_policy(t0 + 3 * DAY));
+    assert_eq!((s.stored, s.deleted), (0, 7));
+    assert_eq!(uids(user), Vec::<u32>::new());
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+}
+
+#[test]
+fn pop3_older_than_deletes_stored_messages_once_old() {
+    let user = "t14";
+    let t0 = 1_800_000_000;
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let s = pop3_poll(user, &mut store, &older_policy(t0));
+    assert_eq!((s.stored, s.deleted), (7, 0));
+    let s = pop3_poll(user, &mut store, &older_policy(t0 + DAY));
+    assert_eq!((s.stored, s.deleted), (0, 0));
+    assert_eq!(uids(user).len(), 7);
+    let s = pop3_poll(user, &mut store, &older_policy(t0 + 4 * DAY));
+    assert_eq!((s.stored, s.deleted), (0, 7));
+    assert_eq!(uids(user), Vec::<u32>::new());
+    assert_eq!(stored_bodies(&store).len(), 7);
+}
+
+#[test]
+fn imap_quota_guard_deletes_oldest_stored_until_under() {
+    let user = "t15";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    // The seeded INBOX uses ~5.2 MiB: over 1 MiB until UID 2 (5 MiB) goes.
+    let policy = Policy {
+        quota_guard: Some(1 << 20),
+        ..Policy::default()
+    };
+    let s = imap_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (7, 2));
+    assert_eq!(uids(user), (3..=7).collect::<Vec<u32>>());
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+    // Under the threshold now: nothing more goes.
+    let s = imap_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (0, 0));
+    assert_eq!(uids(user), (3..=7).collect::<Vec<u32>>());
+}
+
+#[test]
+fn imap_quota_guard_never_deletes_what_is_not_stored() {
+    let user = "t16";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let capped = Policy {
+        quota_guard: Some(1 << 20),
+        max_messages: Some(1),
+        ..Policy::default()
+    };
+    // Only UID 1 is stored: it goes; UID 2 (the 5 MiB one) stays although
+    // the usage is still above the threshold.
+    let s = imap_poll(user, &mut store, &capped);
+    assert_eq!((s.stored, s.deleted), (1, 1));
+    assert_eq!(uids(user), (2..=7).collect::<Vec<u32>>());
+    let s = imap_poll(
+        user,
+        &mut store,
+        &Policy {
+            max_messages: None,
+            ..capped
+        },
+    );
+    assert_eq!((s.stored, s.deleted), (6, 1));
+    assert_eq!(uids(user), (3..=7).collect::<Vec<u32>>());
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+}
+
+#[test]
+fn imap_set_seen_flags_stored_messages_and_keeps_them() {
+    let user = "t17";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let policy = Policy {
+        set_seen: true,
+        ..Policy::default()
+    };
+    let s = imap_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (7, 0));
+    let msgs = common::dovecot().inbox_messages(user);
+    assert_eq!(msgs.len(), 7);
+    for m in &msgs {
+        assert!(m.maildir_flags().contains('S'), "UID {} not \\Seen", m.uid);
+    }
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+}
+
+#[test]
+fn imap_move_to_folder_after_store() {
+    let user = "t18";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    let before = uids_in(user, "Archive").len();
+    let policy = Policy {
+        after_store: AfterStore::MoveTo("Archive"),
+        ..Policy::default()
+    };
+    let s = imap_poll(user, &mut store, &policy);
+    assert_eq!((s.stored, s.deleted), (7, 7));
+    assert_eq!(uids(user), Vec::<u32>::new());
+    assert_eq!(uids_in(user, "Archive").len(), before + 7);
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+    let s = imap_poll(user, &mut store, &policy);
+    assert_eq!((s.new, s.stored), (0, 0));
 }
