@@ -25,7 +25,22 @@
 //! UIDVALIDITY (or another mailbox) starts a rescan from UID 1 that skips
 //! messages whose key is in the seen set or the store.
 //!
-//! Keys: POP3 `key_of([uidl])`; IMAP `key_of` over the Message-ID header,
+//! POP3 without UIDL (the server refuses the command): delete mode only
+//! ([`AfterStore::Delete`]; keep and move modes stop with
+//! [`PollError::NeedsUidl`] before fetching anything). Every message
+//! present is new, since the stored ones were deleted: for each one,
+//! `TOP n 0` (or `RETR n` when TOP is refused) gives its [`HeaderKey`],
+//! then RETR → commit → DELE, and QUIT at the end. A message committed
+//! before a cut that lost the QUIT is still on the server at the next poll;
+//! the store's `contains(key)` finds it and it is only deleted. The seen
+//! set is not used (nothing would prune it), so this relies on the store
+//! still holding the messages of the previous poll; two messages with the
+//! same Message-ID count as one (the second is deleted unstored). Oversize
+//! headers-only messages are stored under another key and left on the
+//! server (skipped instead when TOP is refused).
+//!
+//! Keys: POP3 `key_of([uidl])`, without UIDL [`HeaderKey`] (Message-ID, or
+//! size and header); IMAP `key_of` over the Message-ID header,
 //! INTERNALDATE and RFC822.SIZE (stable across UIDVALIDITY changes), or
 //! over UIDVALIDITY and UID for a message without Message-ID.
 //!
