@@ -400,3 +400,21 @@ fn imap_move_to_folder_after_store() {
     let s = imap_poll(user, &mut store, &policy);
     assert_eq!((s.new, s.stored), (0, 0));
 }
+
+#[test]
+fn imap_max_bytes_below_one_message_still_progresses() {
+    let user = "t19";
+    let mut store = MaildirStore::open(tmp(user)).unwrap();
+    // UID 2 alone is ~5 MiB, above the 1 MiB per-poll cap: a poll that
+    // starts with it fetches it anyway rather than stop there forever.
+    let policy = Policy {
+        max_bytes: Some(1 << 20),
+        ..Policy::default()
+    };
+    let counts: Vec<u32> = (0..4)
+        .map(|_| imap_poll(user, &mut store, &policy).stored)
+        .collect();
+    assert_eq!(counts, vec![1, 1, 5, 0]);
+    assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
+    assert_eq!(uids(user), (1..=7).collect::<Vec<u32>>());
+}

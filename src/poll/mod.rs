@@ -115,7 +115,10 @@ pub struct Policy<'a> {
     pub oversize: Oversize,
     /// Stop after storing this many messages.
     pub max_messages: Option<u32>,
-    /// Stop before a message that would bring the stored bytes above this.
+    /// Stop before a message that would bring the stored bytes above this
+    /// (the first message of a poll is fetched whatever its size, so one
+    /// larger than the cap does not block every later poll; use
+    /// [`Policy::max_size`] to keep such messages out).
     pub max_bytes: Option<u64>,
     /// When the server reports usage above this many bytes (IMAP QUOTA
     /// STORAGE, POP3 STAT), delete stored messages, oldest first, until
@@ -295,9 +298,12 @@ impl<'a> Planner<'a> {
             (true, Oversize::HeadersOnly) => Fetch::HeadersOnly,
         };
         // Headers are small; count the full size only for full fetches.
+        // The first message of a poll is fetched whatever its size, or one
+        // larger than the cap would stop every poll before it forever.
         let cost = if kind == Fetch::Full { size } else { 0 };
-        if p.max_bytes
-            .is_some_and(|m| self.summary.bytes.saturating_add(cost) > m)
+        if self.summary.stored > 0
+            && p.max_bytes
+                .is_some_and(|m| self.summary.bytes.saturating_add(cost) > m)
         {
             return Fetch::Stop;
         }
@@ -487,6 +493,12 @@ mod tests {
         p.stored(60);
         assert_eq!(p.fetch(1), Fetch::Stop);
         assert!(!p.delete_after_store(Fetch::Full));
+        // The first message of a poll passes the byte cap.
+        let p = Planner::new(Policy {
+            max_bytes: Some(10),
+            ..Policy::default()
+        });
+        assert_eq!(p.fetch(1000), Fetch::Full);
         let p = Planner::new(Policy {
             delete_older_than: Some(10),
             now: 100,
