@@ -287,3 +287,27 @@ fn pop3_without_uidl_headers_only_stored_once_and_left() {
         assert_eq!(on_server(&mbox), vec![all[1].clone()]);
     }
 }
+
+#[test]
+fn pop3_quota_guard_by_stat_deletes_oldest_stored() {
+    let all = small_messages();
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    let mbox = mailbox(&bodies);
+    let mut store = Box::new(Mem::new());
+    let total: usize = all.iter().map(|m| m.len()).sum();
+    // One byte under the maildrop's size: deleting the oldest is enough.
+    let policy = Policy {
+        quota_guard: Some(total as u64 - 1),
+        ..Policy::default()
+    };
+    let mut polls = Vec::new();
+    for _ in 0..3 {
+        pop3_poll(&mbox, &mut store, &policy, None, false).unwrap();
+        polls.push(on_server(&mbox).len());
+    }
+    check_once(&all, &store, 0);
+    // The guard runs over the listing's already-stored messages, so it
+    // acts from the second poll on (IMAP's acts in the storing poll).
+    assert_eq!(polls, vec![3, 2, 2]);
+    assert_eq!(on_server(&mbox), all[1..].to_vec());
+}
