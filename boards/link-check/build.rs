@@ -13,6 +13,7 @@ fn main() {
         return;
     }
     let file = match arch.as_str() {
+        "arm" if env::var_os("CARGO_FEATURE_STACK_PAINT").is_some() => "memory/qemu-mps2-an386.x",
         "arm" => "memory/cortex-m.x",
         "riscv32" => "memory/riscv.x",
         other => panic!("link-check: no memory.x for target_arch {other}"),

@@ -10,12 +10,15 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
-#![forbid(unsafe_code)]
+// `unsafe` only in the stack-painting build (src/stack.rs).
+#![cfg_attr(not(feature = "stack-paint"), forbid(unsafe_code))]
+#![cfg_attr(feature = "stack-paint", deny(unsafe_code))]
 // The `baseline` build and the one-client / one-protocol builds leave
 // parts unused.
 #![cfg_attr(
     any(
         feature = "baseline",
+        feature = "poll-only",
         not(all(
             feature = "blocking",
             feature = "async",
@@ -30,7 +33,16 @@ mod calls;
 mod executor;
 #[cfg(feature = "imap")]
 mod imap_calls;
+#[cfg(feature = "poll")]
+mod poll_calls;
 mod script;
+#[cfg(all(
+    feature = "stack-paint",
+    feature = "poll",
+    target_arch = "arm",
+    not(test)
+))]
+mod stack;
 #[cfg(feature = "tls")]
 mod tls_calls;
 mod transport;
@@ -90,17 +102,56 @@ fn exercise() -> [Report; 4] {
     let mut asynch = Report::default();
     let mut imap_blocking = Report::default();
     let mut imap_asynch = Report::default();
-    #[cfg(all(feature = "pop3", feature = "blocking", not(feature = "baseline")))]
+    #[cfg(all(
+        feature = "pop3",
+        feature = "blocking",
+        not(feature = "baseline"),
+        not(feature = "poll-only")
+    ))]
     calls::blocking::run(&mut blocking);
-    #[cfg(all(feature = "pop3", feature = "async", not(feature = "baseline")))]
+    #[cfg(all(
+        feature = "pop3",
+        feature = "async",
+        not(feature = "baseline"),
+        not(feature = "poll-only")
+    ))]
     executor::block_on(calls::asynch::run(&mut asynch));
-    #[cfg(all(feature = "imap", feature = "blocking", not(feature = "baseline")))]
+    #[cfg(all(
+        feature = "imap",
+        feature = "blocking",
+        not(feature = "baseline"),
+        not(feature = "poll-only")
+    ))]
     imap_calls::blocking::run(&mut imap_blocking);
-    #[cfg(all(feature = "imap", feature = "async", not(feature = "baseline")))]
+    #[cfg(all(
+        feature = "imap",
+        feature = "async",
+        not(feature = "baseline"),
+        not(feature = "poll-only")
+    ))]
     executor::block_on(imap_calls::asynch::run(&mut imap_asynch));
     #[cfg(feature = "baseline")]
     baseline(&mut blocking);
     [blocking, asynch, imap_blocking, imap_asynch]
+}
+
+/// The polls (feature `poll`): POP3 blocking (MemoryStore), POP3 async
+/// (FlashStore), IMAP blocking, IMAP async; a default report for each one
+/// left out.
+#[cfg(feature = "poll")]
+fn exercise_poll() -> [poll_calls::PollReport; 4] {
+    let mut r = [poll_calls::PollReport::default(); 4];
+    let [pb, pa, ib, ia] = &mut r;
+    #[cfg(all(feature = "pop3", feature = "blocking", not(feature = "baseline")))]
+    poll_calls::blocking::pop3(pb);
+    #[cfg(all(feature = "pop3", feature = "async", not(feature = "baseline")))]
+    executor::block_on(poll_calls::asynch::pop3(pa));
+    #[cfg(all(feature = "imap", feature = "blocking", not(feature = "baseline")))]
+    poll_calls::blocking::imap(ib);
+    #[cfg(all(feature = "imap", feature = "async", not(feature = "baseline")))]
+    executor::block_on(poll_calls::asynch::imap(ia));
+    let _ = (pb, pa, ib, ia);
+    r
 }
 
 /// The baseline: the same runtime, transport, sink and executor, with the
@@ -134,6 +185,15 @@ mod firmware {
 
     #[entry]
     fn main() -> ! {
+        #[cfg(all(feature = "stack-paint", feature = "poll", target_arch = "arm"))]
+        super::stack::run();
+        #[cfg(not(all(feature = "stack-paint", feature = "poll", target_arch = "arm")))]
+        run()
+    }
+
+    /// The firmware's loop: every call, forever.
+    #[allow(dead_code)]
+    fn run() -> ! {
         core::hint::black_box(&super::TYPE_SIZES);
         #[cfg(feature = "tls")]
         core::hint::black_box(&super::tls_calls::TLS_SIZES);
@@ -141,6 +201,8 @@ mod firmware {
             for report in super::exercise() {
                 super::calls::keep(report);
             }
+            #[cfg(feature = "poll")]
+            core::hint::black_box(super::exercise_poll());
             #[cfg(all(feature = "tls", not(feature = "baseline")))]
             core::hint::black_box(super::tls_calls::run());
         }
@@ -208,6 +270,23 @@ mod tests {
             "blocking and async disagree"
         );
         assert_eq!(blocking.body_bytes, asynch.body_bytes);
+    }
+
+    /// Every poll stores the canned mailbox's two messages, and reads its
+    /// dialogue to the end (the POP3 one deletes both).
+    #[test]
+    fn every_poll_succeeds() {
+        let names = ["pop3 blocking", "pop3 async", "imap blocking", "imap async"];
+        for (name, r) in names.iter().zip(exercise_poll()) {
+            assert!(r.ok && r.failed.is_none(), "{name}: {r:?}");
+            assert_eq!(r.summary.new, 2, "{name}: {r:?}");
+            assert_eq!(r.summary.stored, 2, "{name}: {r:?}");
+            assert_eq!(r.summary.bytes, 2 * 59, "{name}: {r:?}");
+            assert_eq!(r.in_store, 2, "{name}: {r:?}");
+            assert_eq!(r.leftover, 0, "{name}: server bytes left unread");
+            let deleted = if name.starts_with("pop3") { 2 } else { 0 };
+            assert_eq!(r.summary.deleted, deleted, "{name}: {r:?}");
+        }
     }
 
     /// Host `size_of` the IMAP types, printed as `size_of NAME BYTES` for

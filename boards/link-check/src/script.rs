@@ -160,3 +160,46 @@ pub static IMAP_AUTH: &[&[u8]] = &[
 #[cfg(feature = "imap")]
 pub static IMAP_PREAUTH: &[&[u8]] =
     &[b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] logged in as sensor\r\n"];
+
+/// A POP3 poll in delete mode (feature `poll`): login, UIDL with two new
+/// messages, then for each LIST n, RETR n, DELE n; QUIT.
+#[cfg(feature = "pop3")]
+pub static POLL_POP3: &[&[u8]] = &[
+    b"+OK POP3 server ready\r\n",
+    b"+OK send PASS\r\n",
+    b"+OK maildrop locked and ready\r\n",
+    // UIDL
+    b"+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n",
+    // LIST 1, RETR 1, DELE 1
+    b"+OK 1 59\r\n",
+    b"+OK 59 octets\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\ntemperature 21.5\r\n.\r\n",
+    b"+OK message 1 deleted\r\n",
+    // LIST 2, RETR 2, DELE 2
+    b"+OK 2 59\r\n",
+    b"+OK 59 octets\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\ntemperature 21.6\r\n.\r\n",
+    b"+OK message 2 deleted\r\n",
+    // QUIT
+    b"+OK bye\r\n",
+];
+
+/// An IMAP poll that leaves mail on the server (feature `poll`): LOGIN,
+/// EXAMINE, the candidates' UID FETCH (UID, RFC822.SIZE, INTERNALDATE,
+/// Message-ID), BODY.PEEK[] of each new message; LOGOUT.
+#[cfg(feature = "imap")]
+pub static POLL_IMAP: &[&[u8]] = &[
+    b"* OK [CAPABILITY IMAP4rev1 UIDPLUS AUTH=PLAIN] IMAP server ready\r\n",
+    b"A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS IDLE] Logged in\r\n",
+    b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* 2 EXISTS\r\n* 0 RECENT\r\n\
+      * OK [UIDVALIDITY 42] UIDs valid\r\n* OK [UIDNEXT 3] Predicted next UID\r\n\
+      A0002 OK [READ-ONLY] Examine completed\r\n",
+    b"* 1 FETCH (UID 1 RFC822.SIZE 59 INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" \
+      BODY[HEADER.FIELDS (MESSAGE-ID)] {31}\r\nMessage-ID: <1@example.org>\r\n\r\n)\r\n\
+      * 2 FETCH (UID 2 RFC822.SIZE 59 INTERNALDATE \"17-Jul-1996 02:45:25 -0700\" \
+      BODY[HEADER.FIELDS (MESSAGE-ID)] {31}\r\nMessage-ID: <2@example.org>\r\n\r\n)\r\n\
+      A0003 OK Fetch completed\r\n",
+    b"* 1 FETCH (UID 1 BODY[] {59}\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\n\
+      temperature 21.5\r\n)\r\nA0004 OK Fetch completed\r\n",
+    b"* 2 FETCH (UID 2 BODY[] {59}\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\n\
+      temperature 21.6\r\n)\r\nA0005 OK Fetch completed\r\n",
+    b"* BYE Logging out\r\nA0006 OK Logout completed\r\n",
+];
