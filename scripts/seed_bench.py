@@ -4,6 +4,8 @@
 
   user t29: INBOX of 100 messages of exactly 1 MiB (1 048 576 bytes on disk)
   user t30: INBOX of 1 000 messages of exactly 10 KiB (10 240 bytes)
+  user t27: INBOX of 10 000 messages of exactly 1 KiB (the scaling poll)
+  user t28: INBOX of 10 messages of exactly 1 KiB (its small twin)
 
 (POP3 sees only INBOX, so each set is its own user's INBOX.) Messages are
 text with LF line endings (as Dovecot keeps Maildir; it sends CRLF), 76
@@ -11,7 +13,7 @@ bytes a line, some lines starting with a dot (so POP3 dot-stuffs them),
 from a fixed pseudo-random sequence. The users' Maildirs are replaced,
 with a dovecot-uidlist so UIDs are 1..N. Run before the first login.
 
-Usage: scripts/seed_bench.py DIR
+Usage: scripts/seed_bench.py DIR [USER...]   (default: every user above)
 """
 import hashlib
 import os
@@ -19,7 +21,12 @@ import shutil
 import sys
 
 BASE_TIME = 1700000000
-SETS = {"t29": (100, 1 << 20), "t30": (1000, 10 << 10)}
+SETS = {
+    "t29": (100, 1 << 20),
+    "t30": (1000, 10 << 10),
+    "t27": (10000, 1 << 10),
+    "t28": (10, 1 << 10),
+}
 ALPHA = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,"
 
 
@@ -74,10 +81,12 @@ def write_inbox(maildir, count, size):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2 or any(u not in SETS for u in sys.argv[2:]):
         sys.exit(__doc__)
     home = os.path.join(sys.argv[1], "home")
-    for user, (count, size) in SETS.items():
+    users = sys.argv[2:] or list(SETS)
+    for user in users:
+        count, size = SETS[user]
         udir = os.path.join(home, user)
         if not os.path.isdir(udir):
             sys.exit("seed_bench.py: no home %s (start Dovecot first)" % udir)
@@ -88,7 +97,8 @@ def main():
             for n in dirnames + filenames:
                 os.chown(os.path.join(dirpath, n), st.st_uid, st.st_gid)
         os.chown(os.path.join(udir, "Maildir"), st.st_uid, st.st_gid)
-    print("seed_bench: t29 100 x 1 MiB, t30 1000 x 10 KiB")
+    print("seed_bench: " + ", ".join(
+        "%s %d x %d B" % (u, SETS[u][0], SETS[u][1]) for u in users))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@
 //!   reading the bytes without parsing, only looking for the end of each
 //!   response) and the peers (Python imaplib/poplib, curl), as medians of
 //!   BENCH_RUNS runs (default 3) and ratios to the floor.
+//! - `em-bench scale`: a poll (leave on server) that finds 1 and then 10
+//!   new messages in a mailbox of 10 000 (user t27) and of 10 (t28):
+//!   bytes sent and received (a counting transport) and time, IMAP and
+//!   POP3, and the poll's RAM (`size_of` its state and clients).
 //! - `em-bench parse`: the sessions' decoders over in-memory responses:
 //!   MB/s and ns per response.
 
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{self, BodyRequest, FetchItems, GenericEvent, Section, SequenceSet};
+use embedded_mail::poll::{self, Policy, SyncState};
 use embedded_mail::pop3::{self, Command, Decoded, RawEvent};
+use embedded_mail::store::{MessageStore, StateBlob, StoreError};
 use embedded_mail::wire::RxBuffer;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -605,12 +611,247 @@ fn parse() {
     }
 }
 
+// ---- scaling of a poll ---------------------------------------------------
+
+/// A transport that counts the bytes each way.
+struct Counting<T> {
+    inner: T,
+    sent: u64,
+    received: u64,
+}
+
+impl<T: embedded_io::ErrorType> embedded_io::ErrorType for Counting<T> {
+    type Error = T::Error;
+}
+
+impl<T: embedded_io::Read> embedded_io::Read for Counting<T> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.inner.read(buf)?;
+        self.received += n as u64;
+        Ok(n)
+    }
+}
+
+impl<T: embedded_io::Write> embedded_io::Write for Counting<T> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let n = self.inner.write(buf)?;
+        self.sent += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+/// A store that keeps only the keys and the state blob (the messages are
+/// counted, not kept): what the poll asks of a store, on the heap of the
+/// host benchmark.
+#[derive(Default)]
+struct KeyStore {
+    keys: std::collections::HashSet<u64>,
+    open: Option<u64>,
+    state: Option<Vec<u8>>,
+    bytes: u64,
+}
+
+impl MessageStore for KeyStore {
+    type Error = core::convert::Infallible;
+    fn begin(&mut self, key: u64, _: u64) -> Result<(), StoreError<Self::Error>> {
+        self.open = Some(key);
+        Ok(())
+    }
+    fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>> {
+        self.bytes += chunk.len() as u64;
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), StoreError<Self::Error>> {
+        if let Some(k) = self.open.take() {
+            self.keys.insert(k);
+        }
+        Ok(())
+    }
+    fn abort(&mut self) -> Result<(), StoreError<Self::Error>> {
+        self.open = None;
+        Ok(())
+    }
+    fn contains(&mut self, key: u64) -> Result<bool, StoreError<Self::Error>> {
+        Ok(self.keys.contains(&key))
+    }
+    fn capacity(&self) -> u64 {
+        u64::MAX
+    }
+    fn free(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        Ok(u64::MAX)
+    }
+    fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
+        let mut buf = self.state.take().unwrap_or_default();
+        buf.resize(SCALE_SEEN * 14 + 64, 0);
+        let n = state.encode(&mut buf).expect("state fits");
+        buf.truncate(n);
+        self.state = Some(buf);
+        Ok(())
+    }
+    fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
+        Ok(match &self.state {
+            Some(b) => state.decode(b),
+            None => false,
+        })
+    }
+}
+
+/// Seen-set capacity of the scaling polls: POP3 leaving mail on the
+/// server must remember every message still there (10 000 + 11).
+const SCALE_SEEN: usize = 10_240;
+/// IMAP needs only its cursor; the seen set is for UIDVALIDITY rescans.
+const SCALE_SEEN_IMAP: usize = 64;
+
+/// Delivers `k` new 1 KiB messages by IMAP APPEND (LITERAL+, raw socket).
+fn deliver(e: &Env, user: &str, k: u32, tag: u32) {
+    let mut s = connect(e.imap);
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf).unwrap();
+    s.write_all(format!("L LOGIN {user} {}\r\n", e.password).as_bytes())
+        .unwrap();
+    read_until(&mut s, b"L OK", 1, &mut buf);
+    for i in 0..k {
+        let mut msg = format!(
+            "From: Bench <bench@example.com>\r\nSubject: new {tag}-{i}\r\n\
+             Message-ID: <new-{tag}-{i}@example.com>\r\n\r\n"
+        )
+        .into_bytes();
+        msg.resize(1022, b'x');
+        msg.extend_from_slice(b"\r\n");
+        s.write_all(format!("A{i} APPEND INBOX {{{}+}}\r\n", msg.len()).as_bytes())
+            .unwrap();
+        s.write_all(&msg).unwrap();
+        s.write_all(b"\r\n").unwrap();
+        read_until(&mut s, format!("A{i} OK").as_bytes(), 1, &mut buf);
+    }
+    s.write_all(b"Z LOGOUT\r\n").unwrap();
+    read_until(&mut s, b"Z OK", 1, &mut buf);
+}
+
+struct PollRun {
+    summary: embedded_mail::poll::Summary,
+    sent: u64,
+    received: u64,
+    time: Duration,
+}
+
+fn scale_imap(
+    e: &Env,
+    user: &str,
+    store: &mut KeyStore,
+    state: &mut SyncState<SCALE_SEEN_IMAP>,
+) -> PollRun {
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let t0 = Instant::now();
+    let t = Counting {
+        inner: FromStd::new(connect(e.imap)),
+        sent: 0,
+        received: 0,
+    };
+    let mut c = imap::Client::connect(t, &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    let summary = poll::imap(&mut c, "INBOX", store, state, &Policy::default(), |_| {}).unwrap();
+    let t = c.logout().unwrap();
+    PollRun {
+        summary,
+        sent: t.sent,
+        received: t.received,
+        time: t0.elapsed(),
+    }
+}
+
+fn scale_pop3(
+    e: &Env,
+    user: &str,
+    store: &mut KeyStore,
+    state: &mut SyncState<SCALE_SEEN>,
+) -> PollRun {
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let t0 = Instant::now();
+    let t = Counting {
+        inner: FromStd::new(connect(e.pop3)),
+        sent: 0,
+        received: 0,
+    };
+    let mut c = pop3::Client::connect(t, &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    let (summary, t) = poll::pop3(c, store, state, &Policy::default(), |_| {}).unwrap();
+    PollRun {
+        summary,
+        sent: t.sent,
+        received: t.received,
+        time: t0.elapsed(),
+    }
+}
+
+fn scale_row(proto: &str, mailbox: u32, r: &PollRun) {
+    println!(
+        "{proto:<5} {mailbox:>8} {:>5} {:>6} {:>10} {:>11} {:>10.1}",
+        r.summary.new,
+        r.summary.stored,
+        r.sent,
+        r.received,
+        r.time.as_secs_f64() * 1e3
+    );
+}
+
+/// `em-bench scale`: users t27 (10 000 x 1 KiB) and t28 (10 x 1 KiB), as
+/// seeded by `seed_bench.py DIR t27 t28`. Per protocol and user: a first
+/// poll stores everything (leave on server), then 1 message is delivered
+/// and a poll measured, then 10 more and a poll measured. Both protocols
+/// see the same deliveries (POP3 polls run after the IMAP ones, so the
+/// mailbox holds the IMAP run's 11 extra messages too).
+fn scale(e: &Env) {
+    println!("## Scaling: a poll that finds k new messages in a mailbox of M (leave on server, 1 KiB receive buffer)");
+    println!(
+        "# RAM of the poll is fixed by its types: SyncState<{SCALE_SEEN}> = {} bytes (POP3, seen set must hold every message left on the server), \
+         SyncState<{SCALE_SEEN_IMAP}> = {} bytes (IMAP), imap::Client = {} bytes, pop3::Client = {} bytes, plus rx {RX} + tx 256",
+        std::mem::size_of::<SyncState<SCALE_SEEN>>(),
+        std::mem::size_of::<SyncState<SCALE_SEEN_IMAP>>(),
+        std::mem::size_of::<imap::Client<'static, Counting<FromStd<TcpStream>>>>(),
+        std::mem::size_of::<pop3::Client<'static, Counting<FromStd<TcpStream>>>>(),
+    );
+    println!("proto  mailbox   new stored    sent_B  received_B    time_ms");
+    let mut tag = 0;
+    for (user, m) in [("t28", 10u32), ("t27", 10_000)] {
+        let mut store = KeyStore::default();
+        let mut state = SyncState::<SCALE_SEEN_IMAP>::new();
+        let first = scale_imap(e, user, &mut store, &mut state);
+        scale_row("imap", m, &first);
+        let mut size = m;
+        for k in [1u32, 10] {
+            tag += 1;
+            deliver(e, user, k, tag);
+            size += k;
+            let r = scale_imap(e, user, &mut store, &mut state);
+            assert_eq!(r.summary.stored, k, "{user}: {:?}", r.summary);
+            scale_row("imap", size, &r);
+        }
+        let mut store = KeyStore::default();
+        let mut state = Box::new(SyncState::<SCALE_SEEN>::new());
+        let first = scale_pop3(e, user, &mut store, &mut state);
+        scale_row("pop3", size, &first);
+        for k in [1u32, 10] {
+            tag += 1;
+            deliver(e, user, k, tag);
+            size += k;
+            let r = scale_pop3(e, user, &mut store, &mut state);
+            assert_eq!(r.summary.stored, k, "{user}: {:?}", r.summary);
+            scale_row("pop3", size, &r);
+        }
+    }
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("net") => net(&env()),
+        Some("scale") => scale(&env()),
         Some("parse") => parse(),
         _ => {
-            eprintln!("usage: em-bench net|parse");
+            eprintln!("usage: em-bench net|scale|parse");
             std::process::exit(2);
         }
     }

@@ -155,7 +155,10 @@ fn finish<E>(r: &mut PollReport, call: &'static str, res: Result<Summary, E>) {
 #[cfg(feature = "blocking")]
 pub mod blocking {
     use super::*;
-    use embedded_mail::{imap, pop3};
+    #[cfg(feature = "imap")]
+    use embedded_mail::imap;
+    #[cfg(feature = "pop3")]
+    use embedded_mail::pop3;
 
     /// POP3 poll (delete mode) into RAM.
     #[cfg(feature = "pop3")]
@@ -221,7 +224,10 @@ pub mod blocking {
 #[cfg(feature = "async")]
 pub mod asynch {
     use super::*;
-    use embedded_mail::{imap, pop3};
+    #[cfg(feature = "imap")]
+    use embedded_mail::imap;
+    #[cfg(feature = "pop3")]
+    use embedded_mail::pop3;
 
     /// Messages committed in the flash store.
     async fn count(store: &mut FlashStore<'_, RamFlash<'_>>) -> u32 {
