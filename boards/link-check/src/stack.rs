@@ -176,7 +176,7 @@ pub fn run() -> ! {
     #[cfg(all(feature = "imap", feature = "async"))]
     measure(b"poll::asynch::imap(FlashStore)", imap_async);
     #[cfg(feature = "tls")]
-    measure(b"TLS handshake calls", tls);
+    measure(b"tls_calls::run(handshakes)", tls);
     // SYS_EXIT with ADP_Stopped_ApplicationExit.
     semihost(0x18, 0x2_0026);
     loop {
