@@ -356,6 +356,11 @@ macro_rules! poll_driver {
             key: MessageKey,
         }
 
+        /// UIDs asked for per FETCH while looking for messages: a few
+        /// batches' worth, so a dense window fills a batch in one round trip.
+        #[cfg(feature = "imap")]
+        const WINDOW: u32 = 4 * BATCH as u32;
+
         /// `UID FETCH set (UID RFC822.SIZE INTERNALDATE
         /// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])`: the (up to BATCH)
         /// lowest UIDs ≥ `min_uid`, ascending, and whether more exist.
@@ -487,13 +492,36 @@ macro_rules! poll_driver {
                 _ => ImapCursor { mailbox: mbox, uid_validity: validity, last_uid: 0 },
             };
             let mut stop = false;
-            while !stop && cursor.last_uid < u32::MAX {
-                let from = cursor.last_uid + 1;
-                let set = SequenceSet::Range(SeqRange::from(from));
+            // New messages are looked for in UID windows below UIDNEXT, so
+            // each batch costs what it fetches: asking for `from:*` every
+            // time made a first poll of a big mailbox quadratic in traffic.
+            // UIDs only grow, so an empty window stays empty; its size
+            // doubles to cross sparse UID ranges quickly.
+            let uid_next = ms.uid_next;
+            let mut window = WINDOW;
+            let mut scan_from = cursor.last_uid.saturating_add(1);
+            while !stop && scan_from > cursor.last_uid {
+                let from = scan_from;
+                let window_end = match uid_next {
+                    Some(next) if from.saturating_add(window) < next => Some(from + (window - 1)),
+                    _ => None,
+                };
+                let set = match window_end {
+                    Some(end) => SequenceSet::Range(SeqRange::range(from, end)),
+                    None => SequenceSet::Range(SeqRange::from(from)),
+                };
                 let (batch, more) = imap_candidates(client, set, from, validity)$($await)*?;
                 if batch.is_empty() {
-                    break;
+                    match window_end {
+                        Some(end) => {
+                            scan_from = end.saturating_add(1);
+                            window = window.saturating_mul(2);
+                            continue;
+                        }
+                        None => break,
+                    }
                 }
+                window = WINDOW;
                 for (i, c) in batch.iter().enumerate() {
                     plan.summary.new += 1;
                     let seen = state.find(c.key);
@@ -555,9 +583,16 @@ macro_rules! poll_driver {
                         client.store(SequenceSet::One(c.uid), true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
                     }
                 }
-                if !more {
+                if stop {
                     break;
                 }
+                scan_from = match (more, window_end) {
+                    // The window held more than a batch: go on after the
+                    // last one handled.
+                    (true, _) => cursor.last_uid.saturating_add(1),
+                    (false, Some(end)) => end.saturating_add(1),
+                    (false, None) => break,
+                };
             }
             // Stored earlier and now due (delete mode, older than N,
             // quota): walk the handled UIDs in batches, delete those in
@@ -577,7 +612,8 @@ macro_rules! poll_driver {
             if (older || used.is_some() || deleting) && cursor.last_uid > 0 {
                 let mut from = 1u32;
                 while from <= cursor.last_uid {
-                    let set = SequenceSet::Range(SeqRange::range(from, cursor.last_uid));
+                    let end = from.saturating_add(WINDOW - 1).min(cursor.last_uid);
+                    let set = SequenceSet::Range(SeqRange::range(from, end));
                     let (batch, more) = imap_candidates(client, set, from, validity)$($await)*?;
                     for c in batch.iter() {
                         let seen = match state.find(c.key) {
@@ -604,9 +640,13 @@ macro_rules! poll_driver {
                             }
                         }
                     }
-                    match batch.last() {
-                        Some(last) if more && last.uid < u32::MAX => from = last.uid + 1,
+                    from = match batch.last() {
+                        Some(last) if more => last.uid.saturating_add(1),
+                        _ if end < cursor.last_uid => end + 1,
                         _ => break,
+                    };
+                    if from == 0 {
+                        break;
                     }
                 }
             }
