@@ -9,6 +9,7 @@
 //! | [`Error::BufferTooSmall`] | resource: a caller buffer | no: reconnect with a bigger buffer |
 //! | [`Error::Malformed`], [`Error::ConnectionClosed`], [`Error::Broken`] | the peer or the link | no: reconnect |
 //! | [`Error::Transport`], [`Error::Sink`] | the transport / the caller's sink | no: reconnect |
+//! | [`Error::Certificate`] | the server's TLS certificate (or an impostor's) | no: nothing was sent; fix the trust settings or the server |
 
 use core::convert::Infallible;
 use core::fmt;
@@ -64,6 +65,106 @@ pub enum Error<E = Infallible> {
     /// An earlier fatal error (malformed input, overflow, closed
     /// connection) left the session out of step with the server; reconnect.
     Broken,
+    /// TLS: the server's certificate chain or its proof of the key was
+    /// refused; the handshake stopped before any command was sent.
+    Certificate(CertificateError),
+}
+
+/// Why a TLS server's certificate was refused (feature `tls`). Each
+/// [`CertificateError::as_str`] says what to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// The server sent no certificate, or finished the handshake without
+    /// proving that it holds the certificate's key.
+    Missing,
+    /// No path from the server's certificate to a trusted root.
+    UnknownIssuer,
+    /// A certificate that is not a CA (`basicConstraints cA` false or
+    /// absent) signed another one.
+    IssuerNotCa,
+    /// An issuer has keyUsage without `keyCertSign`.
+    IssuerCannotSign,
+    /// A CA's `pathLenConstraint` (or the path depth limit) was exceeded.
+    PathTooLong,
+    /// An extendedKeyUsage on the path does not allow `serverAuth`.
+    NotForServers,
+    /// The leaf has keyUsage without `digitalSignature`.
+    LeafCannotSign,
+    /// A certificate has a critical extension the verifier does not know.
+    UnknownCriticalExtension,
+    /// The server name is outside a CA's name constraints.
+    NameConstraints,
+    /// A certificate on the path has expired (by the clock, or before the
+    /// firmware was built).
+    Expired,
+    /// A certificate on the path is not valid yet by the clock.
+    NotYetValid,
+    /// The leaf's subjectAltName does not name the server.
+    NameMismatch,
+    /// A certificate's signature does not verify with its issuer's key.
+    BadSignature,
+    /// An RSA key shorter than 2048 bits.
+    WeakKey,
+    /// A key type, curve or signature algorithm that is not enabled
+    /// (`tls-rsa`, `tls-p384`, `tls-ed25519`) or not supported.
+    UnsupportedAlgorithm,
+    /// The server's CertificateVerify signature does not verify: it does not
+    /// hold the certificate's key.
+    HandshakeSignature,
+    /// A trust anchor given by the caller is not a valid X.509 certificate.
+    BadAnchor,
+    /// A certificate could not be parsed.
+    Malformed,
+}
+
+impl CertificateError {
+    /// What went wrong and what to try, in one line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CertificateError::Missing => "the server did not prove a certificate",
+            CertificateError::UnknownIssuer => {
+                "the chain does not lead to a trusted root: pin the root the server's chain ends in"
+            }
+            CertificateError::IssuerNotCa => "a certificate that is not a CA signed the chain",
+            CertificateError::IssuerCannotSign => "an issuer's keyUsage lacks keyCertSign",
+            CertificateError::PathTooLong => "a CA's pathLenConstraint is exceeded",
+            CertificateError::NotForServers => "extendedKeyUsage does not allow serverAuth",
+            CertificateError::LeafCannotSign => "the leaf's keyUsage lacks digitalSignature",
+            CertificateError::UnknownCriticalExtension => {
+                "a certificate has an unknown critical extension"
+            }
+            CertificateError::NameConstraints => "the name is outside a CA's name constraints",
+            CertificateError::Expired => {
+                "a certificate has expired (by the clock, or before the firmware was built)"
+            }
+            CertificateError::NotYetValid => {
+                "a certificate is not valid yet: check the clock"
+            }
+            CertificateError::NameMismatch => {
+                "the certificate does not name the server: connect by the name it lists"
+            }
+            CertificateError::BadSignature => {
+                "a signature in the chain does not verify (wrong issuer key, or a key under 2048 bits)"
+            }
+            CertificateError::WeakKey => "an RSA key is shorter than 2048 bits",
+            CertificateError::UnsupportedAlgorithm => {
+                "a key or signature algorithm is not enabled: try the tls-rsa or tls-p384 feature"
+            }
+            CertificateError::HandshakeSignature => {
+                "the server's handshake signature does not match its certificate"
+            }
+            CertificateError::BadAnchor => "a pinned trust anchor is not a valid certificate",
+            CertificateError::Malformed => "a certificate could not be parsed",
+        }
+    }
+}
+
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The error type of the sans-I/O layers, which never touch a transport.
@@ -85,6 +186,7 @@ impl Error<Infallible> {
             Error::InvalidArgument(a) => Error::InvalidArgument(a),
             Error::NotSupported(w) => Error::NotSupported(w),
             Error::Broken => Error::Broken,
+            Error::Certificate(c) => Error::Certificate(c),
         }
     }
 }
@@ -133,6 +235,7 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::NotSupported(what) => write!(f, "server does not support {what}"),
             Error::Broken => f.write_str("session out of step after an earlier error"),
+            Error::Certificate(c) => write!(f, "TLS certificate refused: {c}"),
         }
     }
 }

@@ -42,5 +42,5 @@ pub mod store;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use error::{Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
+pub use error::{CertificateError, Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
 pub use sasl::{Credentials, Mechanism};

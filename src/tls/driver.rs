@@ -10,11 +10,11 @@ macro_rules! tls_helpers {
         async: {$($async:tt)*},
         await: {$($await:tt)*}
     ) => {
-        use embedded_tls::blocking::{TlsConfig, TlsContext};
+        use embedded_tls::blocking::TlsContext;
 
         use crate::error::Error;
         use crate::tls::{
-            late_upgrade, plain_error, CipherSuite, CryptoRngCore, Provider, TlsBuffers,
+            handshake_outcome, late_upgrade, plain_error, tls_config, CipherSuite, CryptoRngCore, Provider, TlsBuffers,
             TlsClock, TlsError, TlsMode, TlsSettings,
         };
 
@@ -40,10 +40,10 @@ macro_rules! tls_helpers {
         /// ([`TlsError::InvalidCertificate`] for a certificate that does
         /// not verify or does not name the server, and for a server that
         /// did not prove it holds the certificate's key).
-        pub $($async)* fn handshake<'t, T, R, Clock, const CHAIN: usize>(
+        pub $($async)* fn handshake<'t, T, R, Clock>(
             transport: T,
             buffers: TlsBuffers<'t>,
-            settings: &TlsSettings<'_, Clock, CHAIN>,
+            settings: &TlsSettings<'_, Clock>,
             rng: R,
         ) -> Result<TlsStream<'t, T>, Error<TlsError>>
         where
@@ -55,15 +55,12 @@ macro_rules! tls_helpers {
                 return Err(Error::InvalidArgument("TLS server name is empty"));
             }
             let mut stream = TlsStream::new(transport, buffers.read, buffers.write);
-            let config = TlsConfig::new().with_server_name(settings.server_name());
+            let config = tls_config(settings);
             let mut provider = Provider::new(settings, rng);
-            stream
+            let opened = stream
                 .open(TlsContext::new(&config, &mut provider))
-                $($await)*
-                .map_err(Error::Transport)?;
-            if !provider.authenticated() {
-                return Err(Error::Transport(TlsError::InvalidCertificate));
-            }
+                $($await)*;
+            handshake_outcome(opened, &provider)?;
             Ok(stream)
         }
 
@@ -74,10 +71,10 @@ macro_rules! tls_helpers {
         /// before the handshake. Log in on the returned client.
         #[cfg(feature = "pop3")]
         #[allow(clippy::too_many_arguments)]
-        pub $($async)* fn pop3_connect<'b, 't, T, R, Clock, const CHAIN: usize>(
+        pub $($async)* fn pop3_connect<'b, 't, T, R, Clock>(
             transport: T,
             mode: TlsMode,
-            settings: &TlsSettings<'_, Clock, CHAIN>,
+            settings: &TlsSettings<'_, Clock>,
             tls: TlsBuffers<'t>,
             rng: R,
             rx: &'b mut [u8],
@@ -115,9 +112,9 @@ macro_rules! tls_helpers {
         /// ([`Error::NotSupported`]) or the session is not in the
         /// AUTHORIZATION state ([`Error::WrongState`]).
         #[cfg(feature = "pop3")]
-        pub $($async)* fn pop3_upgrade<'b, 't, T, R, Clock, const CHAIN: usize>(
+        pub $($async)* fn pop3_upgrade<'b, 't, T, R, Clock>(
             client: Pop3Plain<'b, T>,
-            settings: &TlsSettings<'_, Clock, CHAIN>,
+            settings: &TlsSettings<'_, Clock>,
             tls: TlsBuffers<'t>,
             rng: R,
         ) -> Result<Pop3Client<'b, 't, T>, Error<TlsError>>
@@ -152,10 +149,10 @@ macro_rules! tls_helpers {
         /// `client.session().state()`).
         #[cfg(feature = "imap")]
         #[allow(clippy::too_many_arguments)]
-        pub $($async)* fn imap_connect<'b, 't, T, R, Clock, const CHAIN: usize>(
+        pub $($async)* fn imap_connect<'b, 't, T, R, Clock>(
             transport: T,
             mode: TlsMode,
-            settings: &TlsSettings<'_, Clock, CHAIN>,
+            settings: &TlsSettings<'_, Clock>,
             tls: TlsBuffers<'t>,
             rng: R,
             rx: &'b mut [u8],
@@ -197,9 +194,9 @@ macro_rules! tls_helpers {
         /// or the server does not advertise `STARTTLS`
         /// ([`Error::NotSupported`]).
         #[cfg(feature = "imap")]
-        pub $($async)* fn imap_upgrade<'b, 't, T, R, Clock, const CHAIN: usize>(
+        pub $($async)* fn imap_upgrade<'b, 't, T, R, Clock>(
             mut client: ImapPlain<'b, T>,
-            settings: &TlsSettings<'_, Clock, CHAIN>,
+            settings: &TlsSettings<'_, Clock>,
             tls: TlsBuffers<'t>,
             rng: R,
         ) -> Result<ImapClient<'b, 't, T>, Error<TlsError>>

@@ -100,16 +100,20 @@
 
 use core::marker::PhantomData;
 
-use embedded_tls::blocking::{
-    Aes128GcmSha256, Certificate, CertificateRef, CertificateVerifyRef, CryptoProvider,
-    TlsCipherSuite, TlsVerifier,
-};
-use embedded_tls::pki::CertVerifier;
+use embedded_tls::blocking::{Aes128GcmSha256, CryptoProvider, TlsConfig, TlsVerifier};
 
 pub use embedded_tls::blocking::{NoClock, TlsClock};
 pub use embedded_tls::{CryptoRng, CryptoRngCore, TlsError};
 
-use crate::error::Error;
+use crate::error::{CertificateError, Error};
+
+mod algs;
+mod der;
+#[cfg(feature = "tls-rsa")]
+mod rsa;
+mod verify;
+
+use verify::ChainVerifier;
 
 #[macro_use]
 mod driver;
@@ -133,9 +137,6 @@ pub const READ_BUFFER_LEN: usize = 16_640;
 
 /// Recommended size of the record write buffer.
 pub const WRITE_BUFFER_LEN: usize = 4_096;
-
-/// Default room for the server's certificate chain during verification.
-pub const DEFAULT_CHAIN_CAPACITY: usize = 4_096;
 
 /// How TLS is brought up. Both modes *require* TLS: neither ever falls
 /// back to plain text.
@@ -166,32 +167,67 @@ impl<'t> TlsBuffers<'t> {
     }
 }
 
+/// The roots the server's chain must lead to.
 #[derive(Debug, Clone, Copy)]
-enum Trust<'a> {
-    PinnedCa(&'a [u8]),
+pub(crate) enum Trust<'a> {
+    One(&'a [u8]),
+    Set(&'a [&'a [u8]]),
     InsecureNoVerify,
+}
+
+impl<'a> Trust<'a> {
+    /// The trust anchors' DER certificates, in the caller's order.
+    pub(crate) fn anchors(self) -> impl Iterator<Item = &'a [u8]> {
+        let (one, set): (Option<&'a [u8]>, &'a [&'a [u8]]) = match self {
+            Trust::One(ca) => (Some(ca), &[]),
+            Trust::Set(set) => (None, set),
+            Trust::InsecureNoVerify => (None, &[]),
+        };
+        one.into_iter().chain(set.iter().copied())
+    }
 }
 
 /// Whom to trust and which server name to expect.
 ///
-/// `Clock` supplies the time for certificate validity checks
-/// ([`NoClock`]: not checked); `CHAIN` is the room for the server's
-/// certificate chain during verification (stack, handshake only).
-#[derive(Debug, Clone, Copy)]
-pub struct TlsSettings<'a, Clock = NoClock, const CHAIN: usize = DEFAULT_CHAIN_CAPACITY> {
+/// `Clock` supplies the time for certificate validity checks; with
+/// [`NoClock`] (or a clock reading earlier than [`BUILD_TIME_FLOOR`]) the
+/// build-time floor applies instead (see the [module docs](self#time)).
+#[derive(Debug)]
+pub struct TlsSettings<'a, Clock = NoClock> {
     server_name: &'a str,
     trust: Trust<'a>,
-    clock: PhantomData<Clock>,
+    clock: PhantomData<fn() -> Clock>,
 }
 
+// Copy whatever the clock type is (a derive would ask `Clock: Copy`).
+impl<Clock> Clone for TlsSettings<'_, Clock> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<Clock> Copy for TlsSettings<'_, Clock> {}
+
 impl<'a> TlsSettings<'a> {
-    /// Verifies the server against the CA certificate `ca_der` (DER, X.509)
-    /// and the name `server_name` (also sent as SNI). See the
+    /// Verifies the server against one trusted root `ca_der` (DER, X.509:
+    /// a public root such as the one the provider's chain ends in, or a
+    /// private CA) and the name `server_name` (also sent as SNI). See the
     /// [module docs](self#verification-on-by-default) for what is checked.
     pub const fn pinned_ca(server_name: &'a str, ca_der: &'a [u8]) -> Self {
         TlsSettings {
             server_name,
-            trust: Trust::PinnedCa(ca_der),
+            trust: Trust::One(ca_der),
+            clock: PhantomData,
+        }
+    }
+
+    /// Verifies the server against a set of trusted roots (DER, X.509);
+    /// the chain must lead to one of them. Each root costs nothing until a
+    /// handshake, where they are tried in order (see docs/TLS.md for
+    /// building a set from the Debian `ca-certificates` roots).
+    pub const fn trust_anchors(server_name: &'a str, roots_der: &'a [&'a [u8]]) -> Self {
+        TlsSettings {
+            server_name,
+            trust: Trust::Set(roots_der),
             clock: PhantomData,
         }
     }
@@ -208,20 +244,11 @@ impl<'a> TlsSettings<'a> {
     }
 }
 
-impl<'a, Clock: TlsClock, const CHAIN: usize> TlsSettings<'a, Clock, CHAIN> {
+impl<'a, Clock: TlsClock> TlsSettings<'a, Clock> {
     /// Checks certificate validity times against `C::now()` (seconds since
-    /// the Unix epoch; `None` skips the check).
-    pub const fn with_clock<C: TlsClock>(self) -> TlsSettings<'a, C, CHAIN> {
-        TlsSettings {
-            server_name: self.server_name,
-            trust: self.trust,
-            clock: PhantomData,
-        }
-    }
-
-    /// Sets the room for the server's certificate chain (bytes, on the
-    /// stack during the handshake); a longer chain fails the handshake.
-    pub const fn with_chain_capacity<const N: usize>(self) -> TlsSettings<'a, Clock, N> {
+    /// the Unix epoch). `None`, or a time before [`BUILD_TIME_FLOOR`] (a
+    /// clock not set yet), falls back to the build-time floor.
+    pub const fn with_clock<C: TlsClock>(self) -> TlsSettings<'a, C> {
         TlsSettings {
             server_name: self.server_name,
             trust: self.trust,
@@ -236,42 +263,43 @@ impl<'a, Clock: TlsClock, const CHAIN: usize> TlsSettings<'a, Clock, CHAIN> {
 
     /// False only for [`TlsSettings::insecure_skip_verification`].
     pub const fn verifies(&self) -> bool {
-        matches!(self.trust, Trust::PinnedCa(_))
+        !matches!(self.trust, Trust::InsecureNoVerify)
     }
 }
 
 /// The crypto provider handed to embedded-tls: the caller's RNG and, unless
-/// verification is off, the pinned-CA verifier.
-pub(crate) struct Provider<'a, R, Clock: TlsClock, const CHAIN: usize> {
+/// verification is off, the chain verifier.
+pub(crate) struct Provider<'a, R, Clock: TlsClock> {
     rng: R,
-    verifier: Option<PinnedVerifier<'a, Clock, CHAIN>>,
+    verifier: Option<ChainVerifier<'a, Clock>>,
 }
 
-impl<'a, R: CryptoRngCore, Clock: TlsClock, const CHAIN: usize> Provider<'a, R, Clock, CHAIN> {
-    pub(crate) fn new(settings: &TlsSettings<'a, Clock, CHAIN>, rng: R) -> Self {
+impl<'a, R: CryptoRngCore, Clock: TlsClock> Provider<'a, R, Clock> {
+    pub(crate) fn new(settings: &TlsSettings<'a, Clock>, rng: R) -> Self {
         let verifier = match settings.trust {
-            Trust::PinnedCa(ca) => Some(PinnedVerifier {
-                inner: CertVerifier::new(Certificate::X509(ca)),
-                certificate_ok: false,
-                signature_ok: false,
-            }),
             Trust::InsecureNoVerify => None,
+            trust => Some(ChainVerifier::new(settings.server_name, trust)),
         };
         Provider { rng, verifier }
     }
 
-    /// After a successful `open`: the server proved its identity (or
-    /// verification is off).
-    pub(crate) fn authenticated(&self) -> bool {
-        self.verifier
-            .as_ref()
-            .is_none_or(|v| v.certificate_ok && v.signature_ok)
+    /// After `open`: `Ok` when the server proved its identity (or
+    /// verification is off), else why not.
+    pub(crate) fn authenticated(&self) -> Result<(), CertificateError> {
+        match &self.verifier {
+            None => Ok(()),
+            Some(v) if v.authenticated() => Ok(()),
+            Some(v) => Err(v.rejection().unwrap_or(CertificateError::Missing)),
+        }
+    }
+
+    /// Why the verifier refused the server, if it did.
+    pub(crate) fn rejection(&self) -> Option<CertificateError> {
+        self.verifier.as_ref().and_then(ChainVerifier::rejection)
     }
 }
 
-impl<R: CryptoRngCore, Clock: TlsClock, const CHAIN: usize> CryptoProvider
-    for Provider<'_, R, Clock, CHAIN>
-{
+impl<R: CryptoRngCore, Clock: TlsClock> CryptoProvider for Provider<'_, R, Clock> {
     type CipherSuite = CipherSuite;
     type Signature = [u8; 0];
 
@@ -284,43 +312,52 @@ impl<R: CryptoRngCore, Clock: TlsClock, const CHAIN: usize> CryptoProvider
     }
 }
 
-/// embedded-tls's pinned-CA verifier, plus the order checks it lacks: one
-/// `Certificate` before one `CertificateVerify` (its verifier panics on a
-/// `CertificateVerify` without a certificate), both required (see
-/// [`Provider::authenticated`]).
-pub(crate) struct PinnedVerifier<'a, Clock: TlsClock, const CHAIN: usize> {
-    inner: CertVerifier<'a, CipherSuite, Clock, CHAIN>,
-    certificate_ok: bool,
-    signature_ok: bool,
+/// The earliest time (seconds since the Unix epoch) a certificate is
+/// checked at: when this crate was compiled (`SOURCE_DATE_EPOCH` or the
+/// build machine's clock; `EMBEDDED_MAIL_TIME_FLOOR` overrides both). A
+/// certificate that expired before it is refused even without a clock.
+pub const BUILD_TIME_FLOOR: u64 = parse_decimal(env!("EMBEDDED_MAIL_TIME_FLOOR"));
+
+// Evaluated at compile time only: an out-of-range index would fail the build.
+#[allow(clippy::indexing_slicing)]
+const fn parse_decimal(s: &str) -> u64 {
+    let bytes = s.as_bytes();
+    let mut value = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_digit() {
+            value = value.saturating_mul(10).saturating_add((b - b'0') as u64);
+        }
+        i += 1;
+    }
+    value
 }
 
-impl<Clock: TlsClock, const CHAIN: usize> TlsVerifier<CipherSuite>
-    for PinnedVerifier<'_, Clock, CHAIN>
-{
-    fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
-        self.inner.set_hostname_verification(hostname)
+/// The ClientHello settings: SNI, and the RSA signature schemes when
+/// `tls-rsa` can verify them.
+pub(crate) fn tls_config<'a, Clock>(settings: &TlsSettings<'a, Clock>) -> TlsConfig<'a> {
+    let config = TlsConfig::new().with_server_name(settings.server_name);
+    if cfg!(feature = "tls-rsa") {
+        config.enable_rsa_signatures()
+    } else {
+        config
     }
+}
 
-    fn verify_certificate(
-        &mut self,
-        transcript: &<CipherSuite as TlsCipherSuite>::Hash,
-        cert: CertificateRef,
-    ) -> Result<(), TlsError> {
-        if self.certificate_ok {
-            return Err(TlsError::InvalidHandshake);
-        }
-        self.inner.verify_certificate(transcript, cert)?;
-        self.certificate_ok = true;
-        Ok(())
-    }
-
-    fn verify_signature(&mut self, verify: CertificateVerifyRef) -> Result<(), TlsError> {
-        if !self.certificate_ok || self.signature_ok {
-            return Err(TlsError::InvalidHandshake);
-        }
-        self.inner.verify_signature(verify)?;
-        self.signature_ok = true;
-        Ok(())
+/// The result of the handshake: a refused certificate becomes
+/// [`Error::Certificate`] with the verifier's reason; a handshake that
+/// completed without the server proving its key is refused too (embedded-tls
+/// 0.19 alone would accept one without Certificate/CertificateVerify).
+pub(crate) fn handshake_outcome<R: CryptoRngCore, Clock: TlsClock>(
+    opened: Result<(), TlsError>,
+    provider: &Provider<'_, R, Clock>,
+) -> Result<(), Error<TlsError>> {
+    match opened {
+        Ok(()) => provider.authenticated().map_err(Error::Certificate),
+        Err(e) => Err(provider
+            .rejection()
+            .map_or(Error::Transport(e), Error::Certificate)),
     }
 }
 
@@ -338,6 +375,7 @@ pub(crate) fn plain_error<E: embedded_io::Error>(e: Error<E>) -> Error<TlsError>
         Error::InvalidArgument(a) => Error::InvalidArgument(a),
         Error::NotSupported(w) => Error::NotSupported(w),
         Error::Broken => Error::Broken,
+        Error::Certificate(c) => Error::Certificate(c),
     }
 }
 
@@ -368,7 +406,7 @@ mod tests {
             Ok(v) => v,
             Err(_) => panic!("verifier expected"),
         };
-        let verify = CertificateVerifyRef {
+        let verify = embedded_tls::blocking::CertificateVerifyRef {
             signature_scheme: embedded_tls::SignatureScheme::EcdsaSecp256r1Sha256,
             signature: &[],
         };
@@ -376,17 +414,17 @@ mod tests {
             v.verify_signature(verify),
             Err(TlsError::InvalidHandshake)
         ));
-        assert!(!p.authenticated());
+        assert_eq!(p.authenticated(), Err(CertificateError::Missing));
     }
 
     #[test]
     fn insecure_is_authenticated_without_messages_pinned_is_not() {
         let insecure = TlsSettings::insecure_skip_verification("localhost");
         assert!(!insecure.verifies());
-        assert!(Provider::new(&insecure, NoRng).authenticated());
+        assert_eq!(Provider::new(&insecure, NoRng).authenticated(), Ok(()));
         let pinned = TlsSettings::pinned_ca("localhost", &[]);
         assert!(pinned.verifies());
-        assert!(!Provider::new(&pinned, NoRng).authenticated());
+        assert!(Provider::new(&pinned, NoRng).authenticated().is_err());
     }
 
     struct NoRng;
