@@ -64,6 +64,8 @@ pub struct Dovecot {
     pub home_root: PathBuf,
     /// The throwaway CA that signed the server certificate, DER.
     pub ca_der_path: PathBuf,
+    /// The root of the RSA chain Dovecot serves to SNI `rsa.localhost`.
+    pub rsa_ca_der_path: PathBuf,
     /// The same CA, PEM.
     pub ca_pem_path: PathBuf,
 }
@@ -208,6 +210,7 @@ impl Dovecot {
             password: get("EM_PASSWORD"),
             home_root: PathBuf::from(get("EM_HOME_ROOT")),
             ca_der_path: PathBuf::from(get("EM_CA_DER")),
+            rsa_ca_der_path: PathBuf::from(get("EM_RSA_CA_DER")),
             ca_pem_path: PathBuf::from(get("EM_CA_PEM")),
             dir,
         }
