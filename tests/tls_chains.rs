@@ -349,3 +349,57 @@ fn connecting_by_ip_address_matches_an_ip_subject_alt_name() {
     let settings = TlsSettings::pinned_ca("127.0.0.1", &ca);
     run("good-p256", &settings).expect("IP:127.0.0.1 is in the leaf's subjectAltName");
 }
+
+/// Every case: the offline check (`TlsSettings::check_chain`, the chain as
+/// DER) agrees with the handshake's verdict above.
+#[test]
+fn offline_check_gives_the_handshakes_verdict() {
+    let cases = [
+        ("good-p256", None),
+        ("good-p384", None),
+        ("good-rsa", None),
+        ("good-mixed-ec-leaf", None),
+        ("good-mixed-rsa-leaf", None),
+        ("good-issued-after-build", None),
+        ("bad-leaf-as-issuer", Some(CertificateError::IssuerNotCa)),
+        (
+            "bad-no-keycertsign",
+            Some(CertificateError::IssuerCannotSign),
+        ),
+        ("bad-pathlen", Some(CertificateError::PathTooLong)),
+        ("bad-eku", Some(CertificateError::NotForServers)),
+        (
+            "bad-critical-extension",
+            Some(CertificateError::UnknownCriticalExtension),
+        ),
+        ("bad-expired", Some(CertificateError::Expired)),
+        ("bad-name", Some(CertificateError::NameMismatch)),
+        ("bad-rsa1024", Some(CertificateError::WeakKey)),
+        ("bad-signature", Some(CertificateError::BadSignature)),
+        (
+            "bad-name-constraints",
+            Some(CertificateError::NameConstraints),
+        ),
+        ("bad-leaf-key-usage", Some(CertificateError::LeafCannotSign)),
+    ];
+    for (case, want) in cases {
+        let dir = chains().join(case);
+        let chain: Vec<Vec<u8>> = (0..)
+            .map(|i| dir.join(format!("chain-{i}.der")))
+            .take_while(|p| p.exists())
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+        let ca = root(case);
+        let settings = TlsSettings::pinned_ca("localhost", &ca);
+        assert_eq!(settings.check_chain(&refs).err(), want, "{case}");
+    }
+    // No certificate at all, and garbage instead of one.
+    let ca = root("good-p256");
+    let settings = TlsSettings::pinned_ca("localhost", &ca);
+    assert_eq!(settings.check_chain(&[]), Err(CertificateError::Missing));
+    assert_eq!(
+        settings.check_chain(&[b"not a certificate"]),
+        Err(CertificateError::Malformed)
+    );
+}

@@ -265,6 +265,24 @@ impl<'a, Clock: TlsClock> TlsSettings<'a, Clock> {
     pub const fn verifies(&self) -> bool {
         !matches!(self.trust, Trust::InsecureNoVerify)
     }
+
+    /// Checks a certificate chain (DER, leaf first, then intermediates, as
+    /// a server sends it) exactly as the handshake would, without a
+    /// connection: run it on the host to see whether a server's chain (say,
+    /// from `openssl s_client -showcerts`) will be accepted before
+    /// flashing firmware. With [`TlsSettings::insecure_skip_verification`]
+    /// every chain passes.
+    pub fn check_chain(&self, chain_der: &[&[u8]]) -> Result<(), CertificateError> {
+        if !self.verifies() {
+            return Ok(());
+        }
+        verify::validate_chain::<Clock>(
+            self.server_name,
+            self.trust,
+            chain_der.iter().map(|c| Ok(*c)),
+        )
+        .map(|_| ())
+    }
 }
 
 /// The crypto provider handed to embedded-tls: the caller's RNG and, unless

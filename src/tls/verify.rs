@@ -83,51 +83,52 @@ impl<'a, Clock: TlsClock> ChainVerifier<'a, Clock> {
         self.rejection = Some(why);
         TlsError::InvalidCertificate
     }
+}
 
-    /// Validates the chain; returns the leaf's SubjectPublicKeyInfo.
-    fn check_chain<'c>(&self, cert: &CertificateRef<'c>) -> Result<&'c [u8], CertificateError> {
-        let mut ders = cert.entries.iter().map(|entry| match entry {
-            CertificateEntryRef::X509(der) => Ok(*der),
-            CertificateEntryRef::RawPublicKey(_) => Err(CertificateError::Malformed),
-        });
-        let leaf_der = ders.next().ok_or(CertificateError::Missing)??;
-        let mut intermediates = heapless::Vec::<CertificateDer<'c>, MAX_INTERMEDIATES>::new();
-        for der in ders.take(MAX_INTERMEDIATES) {
-            // Capacity is the `take` bound: the push cannot fail.
-            let _ = intermediates.push(CertificateDer::from(der?));
-        }
-
-        let fields = der::cert_fields(leaf_der).ok_or(CertificateError::Malformed)?;
-        if fields
-            .key_usage
-            .is_some_and(|ku| ku & der::KU_DIGITAL_SIGNATURE == 0)
-        {
-            return Err(CertificateError::LeafCannotSign);
-        }
-        check_key_size(fields.spki)?;
-
-        let leaf = CertificateDer::from(leaf_der);
-        let end_entity = EndEntityCert::try_from(&leaf).map_err(map_webpki)?;
-        let name =
-            ServerName::try_from(self.server_name).map_err(|_| CertificateError::NameMismatch)?;
-        end_entity
-            .verify_is_valid_for_subject_name(&name)
-            .map_err(map_webpki)?;
-
-        let (start, clock_free) = match Clock::now() {
-            // A clock behind the build floor is not set yet: use the floor.
-            Some(now) if now >= BUILD_TIME_FLOOR => (now, false),
-            _ => (BUILD_TIME_FLOOR, true),
-        };
-        let mut last = CertificateError::UnknownIssuer;
-        for anchor_der in self.trust.anchors() {
-            match verify_with_anchor(&end_entity, anchor_der, &intermediates, start, clock_free) {
-                Ok(()) => return Ok(fields.spki),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+/// Validates a chain (leaf first, then the intermediates the server sent)
+/// for `server_name` against `trust` at the clock's time (or the build
+/// floor); returns the leaf's SubjectPublicKeyInfo.
+pub(crate) fn validate_chain<'c, Clock: TlsClock>(
+    server_name: &str,
+    trust: Trust<'_>,
+    mut ders: impl Iterator<Item = Result<&'c [u8], CertificateError>>,
+) -> Result<&'c [u8], CertificateError> {
+    let leaf_der = ders.next().ok_or(CertificateError::Missing)??;
+    let mut intermediates = heapless::Vec::<CertificateDer<'c>, MAX_INTERMEDIATES>::new();
+    for der in ders.take(MAX_INTERMEDIATES) {
+        // Capacity is the `take` bound: the push cannot fail.
+        let _ = intermediates.push(CertificateDer::from(der?));
     }
+
+    let fields = der::cert_fields(leaf_der).ok_or(CertificateError::Malformed)?;
+    if fields
+        .key_usage
+        .is_some_and(|ku| ku & der::KU_DIGITAL_SIGNATURE == 0)
+    {
+        return Err(CertificateError::LeafCannotSign);
+    }
+    check_key_size(fields.spki)?;
+
+    let leaf = CertificateDer::from(leaf_der);
+    let end_entity = EndEntityCert::try_from(&leaf).map_err(map_webpki)?;
+    let name = ServerName::try_from(server_name).map_err(|_| CertificateError::NameMismatch)?;
+    end_entity
+        .verify_is_valid_for_subject_name(&name)
+        .map_err(map_webpki)?;
+
+    let (start, clock_free) = match Clock::now() {
+        // A clock behind the build floor is not set yet: use the floor.
+        Some(now) if now >= BUILD_TIME_FLOOR => (now, false),
+        _ => (BUILD_TIME_FLOOR, true),
+    };
+    let mut last = CertificateError::UnknownIssuer;
+    for anchor_der in trust.anchors() {
+        match verify_with_anchor(&end_entity, anchor_der, &intermediates, start, clock_free) {
+            Ok(()) => return Ok(fields.spki),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Validates the path from `end_entity` to one trust anchor. Without a
@@ -244,7 +245,11 @@ impl<Clock: TlsClock> TlsVerifier<CipherSuite> for ChainVerifier<'_, Clock> {
         if self.certificate_ok {
             return Err(TlsError::InvalidHandshake);
         }
-        match self.check_chain(&cert) {
+        let ders = cert.entries.iter().map(|entry| match entry {
+            CertificateEntryRef::X509(der) => Ok(*der),
+            CertificateEntryRef::RawPublicKey(_) => Err(CertificateError::Malformed),
+        });
+        match validate_chain::<Clock>(self.server_name, self.trust, ders) {
             Ok(spki) => {
                 self.leaf_spki.clear();
                 self.leaf_spki
