@@ -16,31 +16,41 @@
 //!
 //! # Verification (on by default)
 //!
-//! [`TlsSettings::pinned_ca`] checks the server's certificate chain against
-//! one CA certificate the caller pins (DER), and the leaf certificate's
-//! names (subjectAltName DNS entries, else the common name; one leading
-//! `*.` wildcard label allowed) against the server name, which is also sent
-//! as SNI. Validity times are checked only when the caller supplies a clock
-//! ([`TlsSettings::with_clock`], a type implementing [`TlsClock`]); without
-//! one, an expired certificate passes. The handshake is also refused when
-//! the server finished it without proving that it holds the certificate's
-//! key (no `Certificate` or no `CertificateVerify` message), a case
-//! embedded-tls 0.19 does not refuse by itself.
+//! [`TlsSettings::pinned_ca`] trusts one root certificate (DER), for example
+//! the public root a provider's chain ends in; [`TlsSettings::trust_anchors`]
+//! trusts a small set. The server name is sent as SNI and must match a
+//! subjectAltName of the leaf (a DNS name, one leading `*.` label allowed,
+//! or an IP address when connecting by address). The chain is validated by
+//! [rustls-webpki] (no heap) plus this crate's own checks, during the
+//! handshake and before any mail command can be sent:
 //!
-//! What embedded-tls's verifier does **not** check: the basicConstraints
-//! and key usage of the certificates in the chain. Every certificate the
-//! pinned CA signed can thus act as an intermediate, so pin a CA that
-//! issues only your own servers' certificates (a private CA), or the
-//! server's self-signed certificate itself, rather than a public root.
-//! Host names are compared as DNS names only: connect by name, not by IP
-//! address. ECDSA P-256 certificates are supported; P-384 and Ed25519 with
-//! the features `tls-p384` / `tls-ed25519`; RSA not at all (it needs an
-//! allocator in embedded-tls).
+//! - every issuer is a CA (`basicConstraints cA`), within its
+//!   `pathLenConstraint`, and has `keyCertSign` when it carries keyUsage;
+//! - the leaf allows `digitalSignature` when it carries keyUsage, and every
+//!   extendedKeyUsage on the path allows `serverAuth`;
+//! - name constraints are honoured; an unknown critical extension refuses;
+//! - signatures: ECDSA P-256 (always), P-384 (`tls-p384`), RSA PKCS#1 v1.5
+//!   and PSS with 2048–4096-bit keys (`tls-rsa`), Ed25519 (`tls-ed25519`);
+//!   named curves only, RSA keys under 2048 bits refused;
+//! - the server proves it holds the leaf's key (`CertificateVerify`); a
+//!   handshake without `Certificate` or `CertificateVerify` is refused;
+//! - **time**: with a clock ([`TlsSettings::with_clock`]) every
+//!   certificate must be valid now. Without one (or while the clock reads
+//!   earlier than [`BUILD_TIME_FLOOR`]), the chain must be valid at some
+//!   moment no earlier than when this crate was compiled: a certificate
+//!   that expired before the firmware was built is refused, one issued
+//!   after it is accepted.
+//!
+//! A refusal is [`Error::Certificate`] with a [`CertificateError`] that
+//! says which rule failed. [`TlsSettings::check_chain`] gives the same
+//! verdict offline, for a chain captured on the host.
 //!
 //! [`TlsSettings::insecure_skip_verification`] turns every check off. It
 //! exists for tests against throwaway servers and must not reach firmware
 //! that talks to a real server: anyone on the path can then read the
 //! password.
+//!
+//! [rustls-webpki]: https://docs.rs/rustls-webpki/0.103
 //!
 //! # Downgrade and injection safety
 //!
@@ -55,7 +65,7 @@
 //! | the server refuses `STLS` / `STARTTLS` | [`Error::Refused`] |
 //! | an IMAP `PREAUTH` greeting (logged in without TLS) | [`Error::NotSupported`] naming PREAUTH |
 //! | bytes arrived after the `+OK` / `OK` and before the handshake (command injection) | [`Error::Malformed`] |
-//! | the certificate does not verify, or the server name does not match | [`Error::Transport`]`(`[`TlsError::InvalidCertificate`]`)` (or another [`TlsError`]) |
+//! | the certificate chain or the server name does not verify | [`Error::Certificate`] (another handshake failure: [`Error::Transport`] with a [`TlsError`]) |
 //!
 //! The capabilities seen in plain text are forgotten at the upgrade and
 //! asked for again under TLS, so an attacker cannot, say, hide `AUTH=`
@@ -70,16 +80,15 @@
 //! | record read buffer | 16 640 bytes (the largest TLS record; a server may send one at any time) | the whole connection |
 //! | record write buffer | 4 096 recommended; at least 1 KiB (it holds the ClientHello; writes larger than it are split into records) | the whole connection |
 //! | [`TlsStream`] / [`asynch::TlsStream`] itself | ~0.5 KiB (key schedule, see `tests/sizes.rs`) | the whole connection |
-//! | the certificate verifier | `CHAIN` (default [`DEFAULT_CHAIN_CAPACITY`] = 4 KiB) + ~0.5 KiB | stack, during the handshake only |
+//! | the certificate verifier (leaf key copy, transcript hash) | ~0.8 KiB | stack / future, during the handshake only |
+//! | RSA verification (`tls-rsa`) | ~3.5 KiB for a 4096-bit key | stack, per signature |
 //! | P-256 / AES-GCM / SHA-256 arithmetic | a few KiB | stack, during the handshake |
 //!
 //! plus the mail client's own `rx`/`tx` buffers (see [`crate::pop3`],
 //! [`crate::imap`]), which carry decrypted bytes and may stay small. A TLS
 //! session thus needs about 21 KiB of RAM for its lifetime and a few KiB of
-//! extra stack while it starts. `CHAIN` must hold the server's whole
-//! certificate chain as sent ([`TlsSettings::with_chain_capacity`]): a
-//! P-256 leaf is about 0.6 KiB, a public CA's leaf plus intermediate about
-//! 2.5 KiB.
+//! extra stack while it starts. The chain is verified in place in the
+//! record read buffer: it is not copied, whatever its length.
 //!
 //! # Limits
 //!
