@@ -380,13 +380,28 @@ macro_rules! imap_client {
 
             /// `UID FETCH uid BODY.PEEK[...]`: streams the body into `sink`
             /// in pieces no larger than the receive buffer. Returns the
-            /// bytes written (0 if the message does not exist).
+            /// bytes written (0 if the message does not exist; see
+            /// [`Self::fetch_body_if_exists`] to tell the two apart).
             pub $($async)* fn fetch_body<W: $Write>(
                 &mut self,
                 uid: u32,
                 body: BodyRequest<'_>,
                 sink: &mut W,
             ) -> Result<u64, Error<T::Error>> {
+                Ok(self.fetch_body_if_exists(uid, body, sink)$($await)*?.unwrap_or(0))
+            }
+
+            /// Like [`Self::fetch_body`], but `None` when the server sent no
+            /// body for `uid`: a UID FETCH of a message that no longer
+            /// exists ends in a plain `OK` with no FETCH data (RFC 3501
+            /// §6.4.8), which must not be mistaken for an empty message.
+            pub $($async)* fn fetch_body_if_exists<W: $Write>(
+                &mut self,
+                uid: u32,
+                body: BodyRequest<'_>,
+                sink: &mut W,
+            ) -> Result<Option<u64>, Error<T::Error>> {
+                let mut found = false;
                 let items = FetchItems { uid: true, body: Some(body), ..FetchItems::default() };
                 self.send(&Command::Fetch { set: SequenceSet::One(uid), uid: true, items })$($await)*?;
                 let tag = self.session.last_tag();
@@ -394,6 +409,7 @@ macro_rules! imap_client {
                 let mut sink_error = None;
                 loop {
                     match self.next_event()$($await)*? {
+                        GenericEvent::BodyStart { .. } => found = true,
                         GenericEvent::BodyChunk(chunk) => {
                             total += chunk.len() as u64;
                             // After a sink failure keep reading to the end
@@ -415,7 +431,7 @@ macro_rules! imap_client {
                 }
                 match sink_error {
                     Some(kind) => Err(Error::Sink(kind)),
-                    None => Ok(total),
+                    None => Ok(found.then_some(total)),
                 }
             }
 

@@ -354,6 +354,8 @@ macro_rules! poll_driver {
             uid: u32,
             size: u64,
             key: MessageKey,
+            /// Flagged `\Deleted` (another client is removing it).
+            deleted: bool,
         }
 
         /// UIDs asked for per FETCH while looking for messages: a few
@@ -361,71 +363,87 @@ macro_rules! poll_driver {
         #[cfg(feature = "imap")]
         const WINDOW: u32 = 4 * BATCH as u32;
 
-        /// `UID FETCH set (UID RFC822.SIZE INTERNALDATE
+        /// `UID FETCH set (UID FLAGS RFC822.SIZE INTERNALDATE
         /// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])`: the (up to BATCH)
         /// lowest UIDs ≥ `min_uid`, ascending, and whether more exist.
+        ///
+        /// Servers may split one message's data over several FETCH
+        /// responses: parts are merged by sequence number (see
+        /// [`crate::poll::Partial`]). A listing that ends in `NO` keeps
+        /// what it listed; the refusal is returned beside it.
         #[cfg(feature = "imap")]
         $($async)* fn imap_candidates<T: Rd + Wr>(
             client: &mut ImapClient<'_, T>,
             set: crate::imap::SequenceSet<'_>,
             min_uid: u32,
             validity: u32,
-        ) -> Result<(heapless::Vec<Candidate, BATCH>, bool), Error<T::Error>> {
+        ) -> Result<(heapless::Vec<Candidate, BATCH>, bool, Option<crate::Refusal>), Error<T::Error>> {
             use crate::imap::{BodyRequest, FetchItems, GenericEvent, Section};
+            use crate::poll::Partial;
             let items = FetchItems {
                 uid: true,
+                flags: true,
                 size: true,
                 internal_date: true,
                 body: Some(BodyRequest::peek(Section::HeaderFields("MESSAGE-ID"))),
                 ..FetchItems::default()
             };
-            let mut out: heapless::Vec<Candidate, BATCH> = heapless::Vec::new();
+            // Twice the batch: room for the parts of a batch's messages
+            // before the lowest UIDs are picked.
+            let mut parts: heapless::Vec<Partial, { 2 * BATCH }> = heapless::Vec::new();
             let mut more = false;
-            let mut cur = Candidate::default();
-            let mut id_hash = Fnv::new();
-            let mut date_hash = Fnv::new();
-            let mut id_len = 0usize;
-            client
+            let mut cur = Partial::default();
+            let result = client
                 .fetch(set, true, items, |e| match e {
-                    GenericEvent::FetchStart { .. } => {
-                        cur = Candidate::default();
-                        id_hash = Fnv::new();
-                        date_hash = Fnv::new();
-                        id_len = 0;
-                    }
+                    GenericEvent::FetchStart { seq } => cur = Partial::new(seq),
                     GenericEvent::Uid(u) => cur.uid = u,
-                    GenericEvent::Rfc822Size(s) => cur.size = s,
-                    GenericEvent::InternalDate(d) => date_hash.write(d),
-                    GenericEvent::BodyChunk(b) => {
-                        id_hash.write(b);
-                        id_len += b.iter().filter(|c| !c.is_ascii_whitespace()).count();
-                    }
+                    GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
+                    GenericEvent::Rfc822Size(s) => cur.size = Some(s),
+                    GenericEvent::InternalDate(d) => cur.date.write(d),
+                    GenericEvent::BodyChunk(b) => cur.message_id(b),
                     GenericEvent::FetchEnd => {
-                        if cur.uid < min_uid || cur.uid == 0 {
-                            return;
-                        }
-                        cur.key = if id_len > 0 {
-                            let mut k = id_hash;
-                            k.write(&date_hash.finish().to_le_bytes());
-                            k.write(&cur.size.to_le_bytes());
-                            k.finish()
-                        } else {
-                            key_of(&[b"imap-uid", &validity.to_le_bytes(), &cur.uid.to_le_bytes()])
-                        };
-                        if let Err(c) = out.push(cur) {
+                        if let Some(p) = parts.iter_mut().find(|p| p.seq == cur.seq) {
+                            p.merge(&cur);
+                        } else if let Err(p) = parts.push(cur) {
                             more = true;
                             // Keep the lowest UIDs whatever the order.
-                            if let Some(max) = out.iter_mut().max_by_key(|x| x.uid) {
-                                if c.uid < max.uid {
-                                    *max = c;
+                            if let Some(max) = parts.iter_mut().max_by_key(|x| x.uid) {
+                                if p.uid < max.uid {
+                                    *max = p;
                                 }
                             }
                         }
                     }
                     _ => {}
-                })$($await)*?;
-            out.sort_unstable_by_key(|c| c.uid);
-            Ok((out, more))
+                })$($await)*;
+            let refusal = match result {
+                Ok(()) => None,
+                Err(Error::Refused(r)) => Some(r),
+                Err(e) => return Err(e),
+            };
+            parts.sort_unstable_by_key(|p| p.uid);
+            let mut out: heapless::Vec<Candidate, BATCH> = heapless::Vec::new();
+            for p in parts.iter().filter(|p| p.uid >= min_uid && p.uid != 0) {
+                let c = Candidate {
+                    uid: p.uid,
+                    size: p.size.unwrap_or(0),
+                    key: p.key(validity),
+                    deleted: p.deleted,
+                };
+                if out.push(c).is_err() {
+                    more = true;
+                    break;
+                }
+            }
+            Ok((out, more, refusal))
+        }
+
+        /// True if a FLAGS list holds `\Deleted`.
+        #[cfg(feature = "imap")]
+        fn has_deleted_flag(flags: &[u8]) -> bool {
+            flags
+                .split(|&b| b == b' ' || b == b'(' || b == b')')
+                .any(|f| f.eq_ignore_ascii_case(b"\\Deleted"))
         }
 
         /// Deletes (or moves) one stored message on the IMAP server.
@@ -510,8 +528,17 @@ macro_rules! poll_driver {
                     Some(end) => SequenceSet::Range(SeqRange::range(from, end)),
                     None => SequenceSet::Range(SeqRange::from(from)),
                 };
-                let (batch, more) = imap_candidates(client, set, from, validity)$($await)*?;
+                let (batch, more, refused) = imap_candidates(client, set, from, validity)$($await)*?;
+                if refused.is_some() {
+                    warn!("poll: the server refused the listing part way; the rest waits for the next poll");
+                    plan.summary.listing_refused = refused;
+                    // Handle what was listed, then stop.
+                    stop = true;
+                }
                 if batch.is_empty() {
+                    if stop {
+                        break;
+                    }
                     match window_end {
                         Some(end) => {
                             scan_from = end.saturating_add(1);
@@ -541,7 +568,13 @@ macro_rules! poll_driver {
                         }
                         continue;
                     }
-                    let how = plan.fetch(c.size);
+                    // Leave mode: a message another client flagged \Deleted
+                    // is on its way out; it is not fetched.
+                    let how = if c.deleted && policy.after_store == AfterStore::Keep {
+                        Fetch::Skip
+                    } else {
+                        plan.fetch(c.size)
+                    };
                     match how {
                         Fetch::Skip => {
                             plan.summary.skipped += 1;
@@ -562,11 +595,26 @@ macro_rules! poll_driver {
                     store.begin(c.key, if full { c.size } else { 0 })$($await)*?;
                     let section = if full { Section::Full } else { Section::Header };
                     let mut sink = Sink { store: &mut *store, error: None, written: 0, id: c.uid, size: c.size, progress: &mut *progress };
-                    let r = client.fetch_body(c.uid, BodyRequest::peek(section), &mut sink)$($await)*;
+                    let r = client.fetch_body_if_exists(c.uid, BodyRequest::peek(section), &mut sink)$($await)*;
                     let (written, serr) = (sink.written, sink.error.take());
-                    if let Err(e) = r {
-                        let _ = store.abort()$($await)*;
-                        return Err(body_error(e, serr));
+                    match r {
+                        Err(e) => {
+                            let _ = store.abort()$($await)*;
+                            return Err(body_error(e, serr));
+                        }
+                        Ok(None) => {
+                            // No FETCH data: the message was expunged since
+                            // it was listed. Nothing to commit; it cannot
+                            // come back under this UID.
+                            store.abort()$($await)*?;
+                            plan.summary.gone += 1;
+                            progress(Progress::Skipped { id: c.uid, size: c.size });
+                            cursor.last_uid = c.uid;
+                            state.set_cursor(cursor);
+                            store.save_state(state)$($await)*?;
+                            continue;
+                        }
+                        Ok(Some(_)) => {}
                     }
                     store.commit()$($await)*?;
                     plan.stored(written);
@@ -614,7 +662,7 @@ macro_rules! poll_driver {
                 while from <= cursor.last_uid {
                     let end = from.saturating_add(WINDOW - 1).min(cursor.last_uid);
                     let set = SequenceSet::Range(SeqRange::range(from, end));
-                    let (batch, more) = imap_candidates(client, set, from, validity)$($await)*?;
+                    let (batch, more, _) = imap_candidates(client, set, from, validity)$($await)*?;
                     for c in batch.iter() {
                         let seen = match state.find(c.key) {
                             Some(seen) => seen,

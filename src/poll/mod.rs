@@ -160,6 +160,14 @@ pub struct Summary {
     pub deleted: u32,
     /// Message bytes stored.
     pub bytes: u64,
+    /// Messages listed as new but gone when their body was asked for
+    /// (expunged by another client meanwhile): not stored, not counted
+    /// in `stored` or `skipped`.
+    pub gone: u32,
+    /// The server refused the listing of new messages part way (IMAP
+    /// `NO` after some FETCH data): what it listed was handled, the rest
+    /// is left for the next poll.
+    pub listing_refused: Option<crate::Refusal>,
 }
 
 /// What happened to one message, for the progress callback.
@@ -336,6 +344,77 @@ impl<'a> Planner<'a> {
     pub fn stored(&mut self, bytes: u64) {
         self.summary.stored += 1;
         self.summary.bytes += bytes;
+    }
+}
+
+/// One IMAP message's listing data as FETCH responses bring it. Servers
+/// may split a message's data over several responses (`* 2 FETCH (UID 7
+/// RFC822.SIZE 362)` then `* 2 FETCH (BODY[HEADER.FIELDS (MESSAGE-ID)]
+/// {37} ... UID 7)`): parts with the same sequence number are merged
+/// before the message's key is computed, so it is listed once.
+#[cfg(feature = "imap")]
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Partial {
+    pub(crate) seq: u32,
+    pub(crate) uid: u32,
+    pub(crate) size: Option<u64>,
+    pub(crate) deleted: bool,
+    pub(crate) date: Fnv,
+    id: Fnv,
+    id_len: usize,
+}
+
+#[cfg(feature = "imap")]
+impl Partial {
+    /// The data of the message at sequence number `seq`, none yet.
+    pub(crate) fn new(seq: u32) -> Self {
+        Partial {
+            seq,
+            date: Fnv::new(),
+            id: Fnv::new(),
+            ..Partial::default()
+        }
+    }
+
+    /// Bytes of the Message-ID header field's literal.
+    pub(crate) fn message_id(&mut self, bytes: &[u8]) {
+        self.id.write(bytes);
+        self.id_len += bytes.iter().filter(|c| !c.is_ascii_whitespace()).count();
+    }
+
+    /// Takes what `other` (a later response for the same message) knows.
+    pub(crate) fn merge(&mut self, other: &Partial) {
+        if other.uid != 0 {
+            self.uid = other.uid;
+        }
+        if other.size.is_some() {
+            self.size = other.size;
+        }
+        self.deleted |= other.deleted;
+        if other.id_len > 0 {
+            self.id = other.id;
+            self.id_len = other.id_len;
+        }
+        if other.date.finish() != Fnv::new().finish() {
+            self.date = other.date;
+        }
+    }
+
+    /// The message's key: its Message-ID, INTERNALDATE and size where it
+    /// has a Message-ID, else its UID under `validity`.
+    pub(crate) fn key(&self, validity: u32) -> MessageKey {
+        if self.id_len > 0 {
+            let mut k = self.id;
+            k.write(&self.date.finish().to_le_bytes());
+            k.write(&self.size.unwrap_or(0).to_le_bytes());
+            k.finish()
+        } else {
+            crate::store::key_of(&[
+                b"imap-uid",
+                &validity.to_le_bytes(),
+                &self.uid.to_le_bytes(),
+            ])
+        }
     }
 }
 

@@ -1,0 +1,190 @@
+//! The IMAP poll against servers that behave as real ones do, scripted
+//! byte for byte (every read split at every point): one message's FETCH
+//! data split over two responses, a UID that is gone when its body is
+//! asked for, a listing refused part way, a message another client has
+//! flagged `\Deleted`.
+
+mod imap_script;
+
+use embedded_mail::imap::Client;
+use embedded_mail::poll::{self, Policy, Summary, SyncState};
+use embedded_mail::store::memory::MemoryStore;
+use imap_script::{turns, Script, Turn};
+
+type Mem = MemoryStore<8192, 16, 1024>;
+
+const LISTING: &str = "A0003 UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])\r\n";
+const BODY7: &str = "Message-ID: <seven@example>\r\n\r\nseven\r\n";
+const BODY8: &str = "Message-ID: <eight@example>\r\n\r\neight\r\n";
+
+fn head(id: &str) -> String {
+    let h = format!("Message-ID: <{id}@example>\r\n\r\n");
+    format!("{{{}}}\r\n{h}", h.len())
+}
+
+fn body_fetch(tag: &str, uid: u32) -> String {
+    format!("{tag} UID FETCH {uid} (UID BODY.PEEK[])\r\n")
+}
+
+fn body_answer(seq: u32, uid: u32, body: &str, tag: &str) -> String {
+    format!(
+        "* {seq} FETCH (UID {uid} BODY[] {{{}}}\r\n{body})\r\n{tag} OK done\r\n",
+        body.len()
+    )
+}
+
+/// Greeting, login, EXAMINE of a mailbox with UIDs 7 and 8.
+fn opening(rest: &[(String, String)]) -> Vec<Turn> {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("".into(), "* OK [CAPABILITY IMAP4rev1] ready\r\n".into()),
+        (
+            "A0001 LOGIN u p\r\n".into(),
+            "A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n".into(),
+        ),
+        (
+            "A0002 EXAMINE \"INBOX\"\r\n".into(),
+            "* 2 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\nA0002 OK [READ-ONLY] done\r\n"
+                .into(),
+        ),
+    ];
+    pairs.extend_from_slice(rest);
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(c, s)| (c.as_str(), s.as_str()))
+        .collect();
+    turns(&refs)
+}
+
+/// Runs a keep-mode poll over `t` with every split of the server bytes;
+/// returns the last run's summary and stored bodies after checking that
+/// each run wrote exactly the script's client bytes.
+fn run(make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
+    let total = Script::server_len(&make());
+    let mut last = None;
+    for split in (0..=total).step_by(7) {
+        for chunk in [1, 5, 4096] {
+            let script = Script::new(make(), chunk, split);
+            let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+            let mut c = Client::connect(script, &mut rx, &mut tx).unwrap();
+            c.login("u", "p").unwrap();
+            let mut store = Mem::new();
+            let mut state: SyncState<16> = SyncState::new();
+            let summary = poll::imap(
+                &mut c,
+                "INBOX",
+                &mut store,
+                &mut state,
+                &Policy::default(),
+                |_| {},
+            )
+            .unwrap_or_else(|e| panic!("split {split} chunk {chunk}: {e}"));
+            let mut bodies: Vec<Vec<u8>> = store.messages().map(|(_, b)| b.to_vec()).collect();
+            bodies.sort();
+            last = Some((summary, bodies));
+        }
+    }
+    last.unwrap()
+}
+
+#[test]
+fn fetch_data_split_over_two_responses_is_one_message() {
+    let make = || {
+        opening(&[
+            (
+                LISTING.into(),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {})\r\n\
+                     * 1 FETCH (BODY[HEADER.FIELDS (MESSAGE-ID)] {} UID 7)\r\n\
+                     * 2 FETCH (UID 8 FLAGS () INTERNALDATE \"01-Dec-2026 10:01:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     A0003 OK done\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                    BODY8.len(),
+                    head("eight"),
+                ),
+            ),
+            (body_fetch("A0004", 7), body_answer(1, 7, BODY7, "A0004")),
+            (body_fetch("A0005", 8), body_answer(2, 8, BODY8, "A0005")),
+        ])
+    };
+    let (summary, bodies) = run(make);
+    assert_eq!(summary.new, 2, "message 7 is listed once");
+    assert_eq!(summary.stored, 2);
+    assert_eq!(
+        bodies,
+        vec![BODY8.as_bytes().to_vec(), BODY7.as_bytes().to_vec()]
+    );
+}
+
+#[test]
+fn a_uid_gone_before_its_body_is_fetched_is_not_stored_as_an_empty_message() {
+    let make = || {
+        opening(&[
+            (
+                LISTING.into(),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     * 2 FETCH (UID 8 FLAGS () INTERNALDATE \"01-Dec-2026 10:01:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     A0003 OK done\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                    BODY8.len(),
+                    head("eight"),
+                ),
+            ),
+            // Another client expunged 7: no FETCH data, a plain OK.
+            (body_fetch("A0004", 7), "* 1 EXPUNGE\r\nA0004 OK done\r\n".into()),
+            (body_fetch("A0005", 8), body_answer(1, 8, BODY8, "A0005")),
+        ])
+    };
+    let (summary, bodies) = run(make);
+    assert_eq!(summary.gone, 1);
+    assert_eq!(summary.stored, 1);
+    assert_eq!(bodies, vec![BODY8.as_bytes().to_vec()], "no 0-byte message");
+}
+
+#[test]
+fn a_listing_refused_part_way_keeps_what_it_listed() {
+    let make = || {
+        opening(&[
+            (
+                LISTING.into(),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     A0003 NO [UNAVAILABLE] try later\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                ),
+            ),
+            (body_fetch("A0004", 7), body_answer(1, 7, BODY7, "A0004")),
+        ])
+    };
+    let (summary, bodies) = run(make);
+    assert_eq!(summary.stored, 1);
+    assert!(summary.listing_refused.is_some(), "the refusal is reported");
+    assert_eq!(bodies, vec![BODY7.as_bytes().to_vec()]);
+}
+
+#[test]
+fn a_message_flagged_deleted_by_another_client_is_not_fetched_in_leave_mode() {
+    let make = || {
+        opening(&[
+            (
+                LISTING.into(),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS (\\Seen \\Deleted) INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     * 2 FETCH (UID 8 FLAGS () INTERNALDATE \"01-Dec-2026 10:01:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     A0003 OK done\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                    BODY8.len(),
+                    head("eight"),
+                ),
+            ),
+            (body_fetch("A0004", 8), body_answer(2, 8, BODY8, "A0004")),
+        ])
+    };
+    let (summary, bodies) = run(make);
+    assert_eq!((summary.stored, summary.skipped), (1, 1));
+    assert_eq!(bodies, vec![BODY8.as_bytes().to_vec()]);
+}
