@@ -231,8 +231,9 @@ impl<'a> TlsSettings<'a> {
 
     /// Verifies the server against a set of trusted roots (DER, X.509);
     /// the chain must lead to one of them. Each root costs nothing until a
-    /// handshake, where they are tried in order (see docs/TLS.md for
-    /// building a set from the Debian `ca-certificates` roots).
+    /// handshake, where they are tried in order (see docs/TRUST-ANCHORS.md
+    /// and `scripts/trust-anchors` for building a set from the Debian
+    /// `ca-certificates` roots).
     pub const fn trust_anchors(server_name: &'a str, roots_der: &'a [&'a [u8]]) -> Self {
         TlsSettings {
             server_name,
