@@ -1,9 +1,12 @@
 //! embedded-mail on QEMU's riscv32 `virt` machine (no allocator):
 //! virtio-net + smoltcp, virtio-rng for TLS, a POP3 poll (STLS) and an
-//! IMAP poll (IMAPS) over TLS 1.3 with a pinned CA against the host's
-//! Dovecot (reached through QEMU `guestfwd` rules at 10.0.2.100), each
-//! into its own flash store on the CFI parallel flash (bank 0), a summary on the
-//! UART and the result as QEMU's exit status. See README.md.
+//! IMAP poll (IMAPS) over TLS 1.3 with a pinned ECDSA P-256 CA, and an
+//! IMAP poll (IMAPS) over the server's RSA chain (name `rsa.localhost`,
+//! pinned RSA-4096 root), against the host's Dovecot (reached through QEMU
+//! `guestfwd` rules at 10.0.2.100), each into its own flash store on the
+//! CFI parallel flash (bank 0); then timed bare handshakes with each chain.
+//! A summary on the UART and the result as QEMU's exit status. See
+//! README.md.
 
 #![no_std]
 #![no_main]
@@ -32,10 +35,21 @@ const SERVER: [u8; 4] = [10, 0, 2, 100];
 const POP3_PORT: u16 = 110;
 /// IMAP over implicit TLS.
 const IMAPS_PORT: u16 = 993;
-/// The name in the server's certificate.
+/// IMAP over implicit TLS again, for the poll over the RSA chain.
+const IMAPS_RSA_PORT: u16 = 994;
+/// Bare handshakes, timed: EC on `HS_PORT + 2 i`, RSA on `HS_PORT + 2 i + 1`
+/// (each guest port is one guestfwd rule to the host's IMAPS port).
+const HS_PORT: u16 = 1001;
+/// Timed handshakes per chain.
+const HS_RUNS: usize = 3;
+/// The name in the server's EC certificate (ECDSA P-256 chain).
 const SERVER_NAME: &str = "localhost";
+/// The name for which the server presents its RSA chain (SNI).
+const RSA_SERVER_NAME: &str = "rsa.localhost";
 /// The pinned CA (DER), from `EM_CA_DER` at build time.
 static CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ca.der"));
+/// The pinned RSA-4096 root (DER), from `EM_RSA_CA_DER` at build time.
+static RSA_CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rsa-ca.der"));
 
 const USER: &str = match option_env!("EM_USER") {
     Some(u) => u,
@@ -53,10 +67,15 @@ const MAILBOX: &str = match option_env!("EM_MAILBOX") {
 /// Seen-set capacity of each sync state.
 const SEEN: usize = 64;
 /// The stores' windows of pflash bank 0: block 0 is the boot stub (see
-/// flash.rs), then the POP3 store up to 16 MiB, the IMAP store after it.
-/// Each window ends with 2 blocks of sync state.
-const POP3_WINDOW: (u32, u32) = (BLOCK, flash::BANK_SIZE / 2 - BLOCK);
-const IMAP_WINDOW: (u32, u32) = (flash::BANK_SIZE / 2, flash::BANK_SIZE / 2);
+/// flash.rs), then the POP3 store up to 12 MiB, the IMAP store up to 24
+/// MiB, the store of the poll over the RSA chain after it. Each window
+/// ends with 2 blocks of sync state.
+const POP3_WINDOW: (u32, u32) = (BLOCK, flash::BANK_SIZE / 8 * 3 - BLOCK);
+const IMAP_WINDOW: (u32, u32) = (flash::BANK_SIZE / 8 * 3, flash::BANK_SIZE / 8 * 3);
+const RSA_WINDOW: (u32, u32) = (flash::BANK_SIZE / 4 * 3, flash::BANK_SIZE / 4);
+/// The poll over the RSA chain skips messages above this size (it is there
+/// to prove the chain, not to store the 5 MiB message a third time).
+const RSA_MAX_SIZE: u64 = 1 << 20;
 
 type Store<'b> = Blocking<FlashStore<'b, CfiFlash>>;
 
@@ -124,15 +143,18 @@ fn main() -> ! {
     if CA_DER.is_empty() {
         fail("no CA certificate built in: build with EM_CA_DER=path/to/ca.der");
     }
+    if RSA_CA_DER.is_empty() {
+        fail("no RSA root built in: build with EM_RSA_CA_DER=path/to/rsa-ca.der");
+    }
 
     let t0 = board::millis();
     let result = run(&mut net, &mut rng);
     let ms = board::millis() - t0;
     match result {
-        Ok((p, i)) => {
+        Ok((p, i, r)) => {
             println!(
-                "SUMMARY: pop3 stored {} ({} bytes) of {} new; imap stored {} ({} bytes) of {} new; {} ms",
-                p.stored, p.bytes, p.new, i.stored, i.bytes, i.new, ms
+                "SUMMARY: pop3 stored {} ({} bytes) of {} new; imap stored {} ({} bytes) of {} new; rsa stored {} ({} bytes) of {} new; {} ms",
+                p.stored, p.bytes, p.new, i.stored, i.bytes, i.new, r.stored, r.bytes, r.new, ms
             );
             println!("RESULT: PASS");
             board::exit(0)
@@ -184,8 +206,107 @@ fn count(store: &mut Store<'_>) -> Result<(u32, u64), &'static str> {
     Ok((n, bytes))
 }
 
-fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str> {
+/// mtime ticks (10 MHz) as microseconds.
+fn micros(ticks: u64) -> u64 {
+    ticks / (board::TICKS_PER_SEC / 1_000_000)
+}
+
+/// Prints `us` microseconds as milliseconds with 3 decimals.
+struct Ms(u64);
+
+impl Display for Ms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
+/// One IMAP poll over implicit TLS into `store`, its handshake timed
+/// alone (`tls::handshake`, from ClientHello to the client's Finished).
+#[allow(clippy::too_many_arguments)]
+fn imaps_poll(
+    tag: &'static str,
+    net: &mut Net,
+    port: u16,
+    settings: &TlsSettings<'_>,
+    rng: &mut Rng,
+    store: &mut Store<'_>,
+    policy: &Policy<'_>,
+    bufs: (&mut [u8], &mut [u8], &mut [u8], &mut [u8]),
+) -> Result<Summary, &'static str> {
+    let (tls_read, tls_write, rx, tx) = bufs;
+    let mut state = SyncState::<SEEN>::new();
+    let t = board::millis();
+    let stream = net.connect(SERVER, port).map_err(at("connect IMAPS"))?;
+    let h0 = board::ticks();
+    let stream = tls::handshake(
+        stream,
+        TlsBuffers::new(tls_read, tls_write),
+        settings,
+        &mut *rng,
+    )
+    .map_err(at("IMAPS handshake"))?;
+    let hs = micros(board::ticks() - h0);
+    let mut c =
+        embedded_mail::imap::Client::connect(stream, rx, tx).map_err(at("IMAP greeting"))?;
+    c.ensure_capabilities().map_err(at("IMAP CAPABILITY"))?;
+    println!(
+        "{}: TLS 1.3 handshake ok ({} ms), CA pinned, name {}",
+        tag,
+        Ms(hs),
+        settings.server_name()
+    );
+    c.login(USER, PASSWORD).map_err(at("IMAP login"))?;
+    let sum = poll::imap(&mut c, MAILBOX, store, &mut state, policy, progress(tag))
+        .map_err(at("IMAP poll"))?;
+    let tls_stream = c.logout().map_err(at("IMAP LOGOUT"))?;
+    match tls_stream.close() {
+        Ok(tcp) => tcp.close(),
+        Err((tcp, _)) => tcp.close(),
+    }
+    let (n, bytes) = count(store)?;
+    println!(
+        "{}: poll {}: {} new, {} stored ({} bytes), {} skipped; store now {} messages ({} bytes); {} ms",
+        tag, MAILBOX, sum.new, sum.stored, sum.bytes, sum.skipped, n, bytes, board::millis() - t
+    );
+    Ok(sum)
+}
+
+/// One bare handshake on a fresh connection, in microseconds of mtime.
+fn timed_handshake(
+    net: &mut Net,
+    port: u16,
+    settings: &TlsSettings<'_>,
+    rng: &mut Rng,
+    tls_read: &mut [u8],
+    tls_write: &mut [u8],
+) -> Result<u64, &'static str> {
+    let stream = net
+        .connect(SERVER, port)
+        .map_err(at("connect (timed handshake)"))?;
+    let h0 = board::ticks();
+    let stream = tls::handshake(
+        stream,
+        TlsBuffers::new(tls_read, tls_write),
+        settings,
+        &mut *rng,
+    )
+    .map_err(at("timed handshake"))?;
+    let us = micros(board::ticks() - h0);
+    match stream.close() {
+        Ok(tcp) => tcp.close(),
+        Err((tcp, _)) => tcp.close(),
+    }
+    Ok(us)
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'static str> {
     let settings = TlsSettings::pinned_ca(SERVER_NAME, CA_DER);
+    let rsa_settings = TlsSettings::pinned_ca(RSA_SERVER_NAME, RSA_CA_DER);
     let policy = Policy::default(); // leave the mail on the server
     let (mut tls_read, mut tls_write) = ([0u8; tls::READ_BUFFER_LEN], [0u8; tls::WRITE_BUFFER_LEN]);
     let (mut rx, mut tx) = ([0u8; 2048], [0u8; 512]);
@@ -230,47 +351,71 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary), &'static str>
     let mut store = open_store(IMAP_WINDOW, &mut chunk)?;
     let (n, bytes) = count(&mut store)?;
     println!("imap: flash store holds {} messages ({} bytes)", n, bytes);
-    let mut state = SyncState::<SEEN>::new();
-    let t = board::millis();
-    let stream = net
-        .connect(SERVER, IMAPS_PORT)
-        .map_err(at("connect IMAPS"))?;
-    let mut c = tls::imap_connect(
-        stream,
-        TlsMode::Implicit,
+    let imap = imaps_poll(
+        "imap",
+        net,
+        IMAPS_PORT,
         &settings,
-        TlsBuffers::new(&mut tls_read, &mut tls_write),
-        &mut *rng,
-        &mut rx,
-        &mut tx,
-    )
-    .map_err(at("IMAPS"))?;
-    println!(
-        "imap: TLS 1.3 handshake ok ({} ms), CA pinned, name {}",
-        board::millis() - t,
-        SERVER_NAME
-    );
-    c.login(USER, PASSWORD).map_err(at("IMAP login"))?;
-    let imap = poll::imap(
-        &mut c,
-        MAILBOX,
+        rng,
         &mut store,
-        &mut state,
         &policy,
-        progress("imap"),
-    )
-    .map_err(at("IMAP poll"))?;
-    let tls_stream = c.logout().map_err(at("IMAP LOGOUT"))?;
-    match tls_stream.close() {
-        Ok(tcp) => tcp.close(),
-        Err((tcp, _)) => tcp.close(),
-    }
+        (&mut tls_read, &mut tls_write, &mut rx, &mut tx),
+    )?;
+
+    // IMAP over implicit TLS with the server's RSA chain (SNI
+    // rsa.localhost, the RSA-4096 root pinned), into a third window.
+    let mut store = open_store(RSA_WINDOW, &mut chunk)?;
     let (n, bytes) = count(&mut store)?;
-    println!(
-        "imap: poll {}: {} new, {} stored ({} bytes), {} skipped; store now {} messages ({} bytes); {} ms",
-        MAILBOX, imap.new, imap.stored, imap.bytes, imap.skipped, n, bytes, board::millis() - t
+    println!("rsa: flash store holds {} messages ({} bytes)", n, bytes);
+    let rsa_policy = Policy {
+        max_size: Some(RSA_MAX_SIZE),
+        oversize: poll::Oversize::Skip,
+        ..Policy::default()
+    };
+    let rsa = imaps_poll(
+        "rsa",
+        net,
+        IMAPS_RSA_PORT,
+        &rsa_settings,
+        rng,
+        &mut store,
+        &rsa_policy,
+        (&mut tls_read, &mut tls_write, &mut rx, &mut tx),
+    )?;
+
+    // Bare handshakes, alternating the chains, timed by mtime.
+    let (mut ec_us, mut rsa_us) = ([0u64; HS_RUNS], [0u64; HS_RUNS]);
+    for i in 0..HS_RUNS {
+        let port = HS_PORT + 2 * i as u16;
+        ec_us[i] = timed_handshake(net, port, &settings, rng, &mut tls_read, &mut tls_write)?;
+        rsa_us[i] = timed_handshake(
+            net,
+            port + 1,
+            &rsa_settings,
+            rng,
+            &mut tls_read,
+            &mut tls_write,
+        )?;
+        println!(
+            "handshake {}: ec {} ms, rsa {} ms",
+            i + 1,
+            Ms(ec_us[i]),
+            Ms(rsa_us[i])
+        );
+    }
+    let (ec_min, rsa_min) = (
+        ec_us.iter().copied().min().unwrap_or(0),
+        rsa_us.iter().copied().min().unwrap_or(0),
     );
-    Ok((pop3, imap))
+    println!(
+        "HANDSHAKE: ec median {} ms min {} ms; rsa median {} ms min {} ms; {} runs each, mtime (QEMU virtual clock)",
+        Ms(median(&mut ec_us)),
+        Ms(ec_min),
+        Ms(median(&mut rsa_us)),
+        Ms(rsa_min),
+        HS_RUNS
+    );
+    Ok((pop3, imap, rsa))
 }
 
 fn fail(msg: &str) -> ! {
