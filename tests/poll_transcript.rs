@@ -103,8 +103,16 @@ fn fetch_data_split_over_two_responses_is_one_message() {
                     head("eight"),
                 ),
             ),
-            (body_fetch("A0004", 7), body_answer(1, 7, BODY7, "A0004")),
-            (body_fetch("A0005", 8), body_answer(2, 8, BODY8, "A0005")),
+            // Both bodies in one request; the server answers 8 first, and
+            // 7 with its UID after the body (matched by sequence number).
+            (
+                "A0004 UID FETCH 7:8 (UID BODY.PEEK[])\r\n".into(),
+                format!(
+                    "* 2 FETCH (UID 8 BODY[] {{{}}}\r\n{BODY8})\r\n* 1 FETCH (BODY[] {{{}}}\r\n{BODY7} UID 7)\r\nA0004 OK done\r\n",
+                    BODY8.len(),
+                    BODY7.len()
+                ),
+            ),
         ])
     };
     let (summary, bodies) = run(make);
@@ -132,9 +140,15 @@ fn a_uid_gone_before_its_body_is_fetched_is_not_stored_as_an_empty_message() {
                     head("eight"),
                 ),
             ),
-            // Another client expunged 7: no FETCH data, a plain OK.
-            (body_fetch("A0004", 7), "* 1 EXPUNGE\r\nA0004 OK done\r\n".into()),
-            (body_fetch("A0005", 8), body_answer(1, 8, BODY8, "A0005")),
+            // Another client expunged 7: no FETCH data for it, and 8 is
+            // now sequence number 1 (its body comes before its UID).
+            (
+                "A0004 UID FETCH 7:8 (UID BODY.PEEK[])\r\n".into(),
+                format!(
+                    "* 1 EXPUNGE\r\n* 1 FETCH (BODY[] {{{}}}\r\n{BODY8} UID 8)\r\nA0004 OK done\r\n",
+                    BODY8.len()
+                ),
+            ),
         ])
     };
     let (summary, bodies) = run(make);

@@ -91,6 +91,12 @@ macro_rules! imap_client {
                 &mut self.link.transport
             }
 
+            /// Bytes of the command buffer: the longest command that can
+            /// be sent (a pipelined batch splits its UID sets to fit).
+            pub fn tx_capacity(&self) -> usize {
+                self.link.tx.len()
+            }
+
             /// What the server advertised, as last seen.
             pub fn caps(&self) -> &Capabilities {
                 self.session.capabilities()
@@ -640,6 +646,46 @@ macro_rules! imap_client {
             pub $($async)* fn submit(&mut self, cmd: &Command<'_>) -> Result<u32, Error<T::Error>> {
                 self.send(cmd)$($await)*?;
                 Ok(self.session.last_tag())
+            }
+
+            /// Sends several commands without reading responses,
+            /// coalesced into as few writes as the command buffer allows
+            /// (one, when they fit), so that pipelining costs neither round
+            /// trips nor Nagle delays. Pushes each command's tag to `tags`.
+            /// A command that does not fit an empty buffer fails with
+            /// [`Error::BufferTooSmall`]; the ones before it are sent.
+            pub $($async)* fn submit_all(
+                &mut self,
+                cmds: &[Command<'_>],
+                tags: &mut heapless::Vec<u32, { crate::imap::MAX_IN_FLIGHT }>,
+            ) -> Result<(), Error<T::Error>> {
+                let mut used = 0;
+                for cmd in cmds {
+                    if tags.is_full() {
+                        return Err(Error::InvalidArgument("too many commands in flight"));
+                    }
+                    let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
+                    let n = match self.session.encode(cmd, out) {
+                        Ok(n) => n,
+                        Err(Error::BufferTooSmall { .. }) if used > 0 => {
+                            self.write_tx(used)$($await)*?;
+                            used = 0;
+                            self.session.encode(cmd, self.link.tx).map_err(Error::widen)?
+                        }
+                        Err(e) => {
+                            if used > 0 {
+                                self.write_tx(used)$($await)*?;
+                            }
+                            return Err(e.widen());
+                        }
+                    };
+                    used += n;
+                    let _ = tags.push(self.session.last_tag());
+                }
+                if used > 0 {
+                    self.write_tx(used)$($await)*?;
+                }
+                Ok(())
             }
 
             /// Reads until the tagged response of `tag`, handing every

@@ -17,10 +17,13 @@ macro_rules! poll_driver {
             Summary, SyncState, BATCH,
         };
         #[allow(unused_imports)]
+        use crate::poll::batch::{Batch, Listed, Plan};
+        #[allow(unused_imports)]
         use crate::store::{key_of, Fnv, MessageKey, StoreError};
 
         /// Forwards a message body into the store, remembering the
         /// store's own error.
+        #[cfg(feature = "pop3")]
         struct Sink<'s, 'p, S: Store> {
             store: &'s mut S,
             error: Option<StoreError<S::Error>>,
@@ -30,10 +33,12 @@ macro_rules! poll_driver {
             progress: &'p mut dyn FnMut(Progress),
         }
 
+        #[cfg(feature = "pop3")]
         impl<S: Store> embedded_io::ErrorType for Sink<'_, '_, S> {
             type Error = embedded_io::ErrorKind;
         }
 
+        #[cfg(feature = "pop3")]
         impl<S: Store> Wr for Sink<'_, '_, S> {
             $($async)* fn write(&mut self, buf: &[u8]) -> Result<usize, embedded_io::ErrorKind> {
                 match self.store.write(buf)$($await)* {
@@ -60,6 +65,7 @@ macro_rules! poll_driver {
 
         /// Turns a client error during a body fetch into the store's
         /// error when the store caused it.
+        #[cfg(feature = "pop3")]
         fn body_error<T, S>(e: Error<T>, store_error: Option<StoreError<S>>) -> PollError<T, S> {
             match (e, store_error) {
                 (Error::Sink(_), Some(se)) => PollError::Store(se),
@@ -180,14 +186,69 @@ macro_rules! poll_driver {
             }
         }
 
+        /// Retrieves the bodies a batch asks for: with PIPELINING, RETR
+        /// (or `TOP n 0` for headers-only) commands go out in coalesced
+        /// writes and the window is topped up whenever half of it has
+        /// arrived, so the bodies stream back to back; without it, one
+        /// command at a time. Each body is committed as it ends.
+        #[cfg(feature = "pop3")]
+        $($async)* fn pop3_fetch_batch<T: Rd + Wr, S: Store, const N: usize>(
+            client: &mut Pop3Client<'_, T>,
+            store: &mut S,
+            state: &mut SyncState<N>,
+            batch: &mut Batch,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<(), PollError<T::Error, S::Error>> {
+            use crate::pop3::{Command, MAX_IN_FLIGHT};
+            let mut todo: heapless::Vec<crate::poll::batch::Entry, BATCH> = heapless::Vec::new();
+            for e in batch.entries().iter().filter(|e| matches!(e.plan, Plan::Full | Plan::Headers)) {
+                let _ = todo.push(*e);
+            }
+            let window = if client.caps().pipelining { MAX_IN_FLIGHT } else { 1 };
+            let mut sent = 0usize;
+            for (done, e) in todo.iter().enumerate() {
+                // Keep the pipe full: top up once half the window arrived.
+                let in_flight = sent - done;
+                if sent < todo.len() && in_flight <= window / 2 {
+                    let room = (window - in_flight).min(todo.len() - sent);
+                    let mut cmds: heapless::Vec<Command<'_>, MAX_IN_FLIGHT> = heapless::Vec::new();
+                    for e in todo.iter().skip(sent).take(room) {
+                        let _ = cmds.push(if e.plan == Plan::Full { Command::Retr(e.id) } else { Command::Top { msg: e.id, lines: 0 } });
+                    }
+                    sent += client.submit_all(&cmds)$($await)*?;
+                }
+                let full = e.plan == Plan::Full;
+                store.begin(e.key, if full { e.size } else { 0 })$($await)*?;
+                let mut sink = Sink { store: &mut *store, error: None, written: 0, id: e.id, size: e.size, progress: &mut *progress };
+                let r = client.read_body(&mut sink)$($await)*;
+                let (written, serr) = (sink.written, sink.error.take());
+                if let Err(err) = r {
+                    let _ = store.abort()$($await)*;
+                    return Err(body_error(err, serr));
+                }
+                store.commit()$($await)*?;
+                batch.committed(e.id, written, plan);
+                progress(Progress::Stored { id: e.id, bytes: written, headers_only: !full });
+                if state.insert(e.key, plan.policy.now, !full).is_err() {
+                    return Err(PollError::SeenSetFull { capacity: N });
+                }
+            }
+            batch.fetch_done(plan);
+            Ok(())
+        }
+
         /// Polls a POP3 maildrop: see [the module docs](crate::poll).
         ///
         /// `client` is logged in (TRANSACTION state). The sync state is
         /// loaded from `store` into `state` (the caller provides its
-        /// memory), saved after every commit, and the poll ends with QUIT
-        /// (which performs the deletions); the transport is handed back.
-        /// On error the connection is left without QUIT, so the server
-        /// deletes nothing of this session.
+        /// memory). Per batch of up to [`BATCH`] new messages: the UIDL
+        /// listing, one LIST for the sizes, the RETRs pipelined when the
+        /// server offers PIPELINING, one save of the sync state after the
+        /// batch's commits, then its DELEs pipelined. The poll ends with
+        /// QUIT (which performs the deletions); the transport is handed
+        /// back. On error the connection is left without QUIT, so the
+        /// server deletes nothing of this session.
         ///
         /// A server that refuses UIDL is polled in delete mode only
         /// ([`AfterStore::Delete`]; otherwise [`PollError::NeedsUidl`]):
@@ -258,73 +319,57 @@ macro_rules! poll_driver {
                     }
                 }
                 // Already stored and due: delete first (frees the server).
+                client.delete_many(&dels)$($await)*?;
+                plan.summary.deleted += dels.len() as u32;
                 for &m in dels.iter() {
-                    client.dele(m)$($await)*?;
-                    plan.summary.deleted += 1;
                     progress(Progress::Deleted { id: m });
                 }
-                let mut stop = false;
-                for (i, &(msg, key)) in new.iter().enumerate() {
-                    after_msg = msg;
-                    plan.summary.new += 1;
-                    if store.contains(key)$($await)*? {
+                let mut batch = Batch::new();
+                if !new.is_empty() {
+                    let mut sizes = [0u64; BATCH];
+                    client
+                        .list(|msg, size| {
+                            if let Ok(i) = new.binary_search_by_key(&msg, |e| e.0) {
+                                if let Some(s) = sizes.get_mut(i) {
+                                    *s = size;
+                                }
+                            }
+                        })$($await)*?;
+                    for (&(msg, key), &size) in new.iter().zip(sizes.iter()) {
+                        after_msg = msg;
                         // Committed before a cut, seen state not saved.
-                        plan.summary.skipped += 1;
-                        if state.insert(key, policy.now, false).is_err() {
-                            return Err(PollError::SeenSetFull { capacity: N });
+                        let known = if store.contains(key)$($await)*? {
+                            Some(Seen { key, stored_at: policy.now, headers_only: false })
+                        } else {
+                            None
+                        };
+                        let m = Listed { id: msg, seq: 0, size, key, flagged_deleted: false };
+                        match batch.add(&mut plan, m, known) {
+                            Some(Plan::Known { .. }) => {
+                                if state.insert(key, policy.now, false).is_err() {
+                                    return Err(PollError::SeenSetFull { capacity: N });
+                                }
+                                progress(Progress::Skipped { id: msg, size });
+                            }
+                            Some(Plan::Skip | Plan::Later) => progress(Progress::Skipped { id: msg, size }),
+                            _ => {}
                         }
-                        store.save_state(state)$($await)*?;
-                        let seen = Seen { key, stored_at: policy.now, headers_only: false };
-                        if plan.delete_seen(&seen) {
-                            client.dele(msg)$($await)*?;
-                            plan.summary.deleted += 1;
-                            progress(Progress::Deleted { id: msg });
-                        }
-                        continue;
                     }
-                    let size = client.list_one(msg)$($await)*?;
-                    let how = plan.fetch(size);
-                    match how {
-                        Fetch::Skip => {
-                            plan.summary.skipped += 1;
-                            progress(Progress::Skipped { id: msg, size });
-                            continue;
-                        }
-                        Fetch::Stop => {
-                            plan.summary.skipped += (new.len() - i) as u32;
-                            stop = true;
-                            break;
-                        }
-                        Fetch::Full | Fetch::HeadersOnly => {}
-                    }
-                    if state.seen().len() >= N {
-                        return Err(PollError::SeenSetFull { capacity: N });
-                    }
-                    let full = how == Fetch::Full;
-                    store.begin(key, if full { size } else { 0 })$($await)*?;
-                    let mut sink = Sink { store: &mut *store, error: None, written: 0, id: msg, size, progress: &mut *progress };
-                    let r = if full {
-                        client.retr(msg, &mut sink)$($await)*
-                    } else {
-                        client.top(msg, 0, &mut sink)$($await)*
-                    };
-                    let (written, serr) = (sink.written, sink.error.take());
-                    if let Err(e) = r {
-                        let _ = store.abort()$($await)*;
-                        return Err(body_error(e, serr));
-                    }
-                    store.commit()$($await)*?;
-                    plan.stored(written);
-                    progress(Progress::Stored { id: msg, bytes: written, headers_only: !full });
-                    if state.insert(key, policy.now, !full).is_err() {
-                        return Err(PollError::SeenSetFull { capacity: N });
-                    }
-                    store.save_state(state)$($await)*?;
-                    if plan.delete_after_store(how) {
-                        client.dele(msg)$($await)*?;
-                        plan.summary.deleted += 1;
-                        progress(Progress::Deleted { id: msg });
-                    }
+                }
+                if batch.to_fetch(false).chain(batch.to_fetch(true)).next().is_some() && state.seen().len() >= N {
+                    return Err(PollError::SeenSetFull { capacity: N });
+                }
+                pop3_fetch_batch(&mut client, store, state, &mut batch, &mut plan, progress)$($await)*?;
+                // Once per batch, after its commits and before its DELEs.
+                store.save_state(state)$($await)*?;
+                let mut due: heapless::Vec<u32, BATCH> = heapless::Vec::new();
+                for id in batch.deletions(&plan) {
+                    let _ = due.push(id);
+                }
+                client.delete_many(&due)$($await)*?;
+                plan.summary.deleted += due.len() as u32;
+                for &m in due.iter() {
+                    progress(Progress::Deleted { id: m });
                 }
                 // Quota guard: delete stored messages, oldest first.
                 if let (Some(limit), Some(used)) = (policy.quota_guard, usage.as_mut()) {
@@ -339,23 +384,12 @@ macro_rules! poll_driver {
                         progress(Progress::Deleted { id: m });
                     }
                 }
-                if stop || !more {
+                if batch.stopped() || !more {
                     break;
                 }
             }
             let transport = client.quit()$($await)*?;
             Ok((plan.summary, transport))
-        }
-
-        /// A new IMAP message: UID, size, key.
-        #[cfg(feature = "imap")]
-        #[derive(Clone, Copy, Default)]
-        struct Candidate {
-            uid: u32,
-            size: u64,
-            key: MessageKey,
-            /// Flagged `\Deleted` (another client is removing it).
-            deleted: bool,
         }
 
         /// UIDs asked for per FETCH while looking for messages: a few
@@ -377,7 +411,7 @@ macro_rules! poll_driver {
             set: crate::imap::SequenceSet<'_>,
             min_uid: u32,
             validity: u32,
-        ) -> Result<(heapless::Vec<Candidate, BATCH>, bool, Option<crate::Refusal>), Error<T::Error>> {
+        ) -> Result<(heapless::Vec<Listed, BATCH>, bool, Option<crate::Refusal>), Error<T::Error>> {
             use crate::imap::{BodyRequest, FetchItems, GenericEvent, Section};
             use crate::poll::Partial;
             let items = FetchItems {
@@ -422,13 +456,14 @@ macro_rules! poll_driver {
                 Err(e) => return Err(e),
             };
             parts.sort_unstable_by_key(|p| p.uid);
-            let mut out: heapless::Vec<Candidate, BATCH> = heapless::Vec::new();
+            let mut out: heapless::Vec<Listed, BATCH> = heapless::Vec::new();
             for p in parts.iter().filter(|p| p.uid >= min_uid && p.uid != 0) {
-                let c = Candidate {
-                    uid: p.uid,
+                let c = Listed {
+                    id: p.uid,
+                    seq: p.seq,
                     size: p.size.unwrap_or(0),
                     key: p.key(validity),
-                    deleted: p.deleted,
+                    flagged_deleted: p.deleted,
                 };
                 if out.push(c).is_err() {
                     more = true;
@@ -446,33 +481,176 @@ macro_rules! poll_driver {
                 .any(|f| f.eq_ignore_ascii_case(b"\\Deleted"))
         }
 
-        /// Deletes (or moves) one stored message on the IMAP server.
+        /// UIDs (ascending) as IMAP ranges, and the groups of them that
+        /// fit one command each (`overhead` is the rest of the command).
         #[cfg(feature = "imap")]
-        $($async)* fn imap_delete<T: Rd + Wr>(
+        fn uid_sets(
+            uids: impl Iterator<Item = u32>,
+            tx_capacity: usize,
+            overhead: usize,
+        ) -> (heapless::Vec<crate::imap::SeqRange, BATCH>, heapless::Vec<core::ops::Range<usize>, BATCH>) {
+            use crate::imap::SeqRange;
+            let runs = crate::poll::batch::runs(uids);
+            let groups = crate::poll::batch::set_groups(&runs, tx_capacity.saturating_sub(overhead));
+            let ranges = runs
+                .iter()
+                .map(|&(lo, hi)| if lo == hi { SeqRange::one(lo) } else { SeqRange::range(lo, hi) })
+                .collect();
+            (ranges, groups)
+        }
+
+        /// Deletes (or moves) stored messages on the IMAP server, all in
+        /// one pipelined write: `UID STORE +FLAGS.SILENT (\Deleted)` and
+        /// `UID EXPUNGE` (plain EXPUNGE without UIDPLUS), or `UID MOVE`
+        /// (MOVE falls back to COPY + delete). Returns how many.
+        #[cfg(feature = "imap")]
+        $($async)* fn imap_delete_set<T: Rd + Wr>(
             client: &mut ImapClient<'_, T>,
-            uid: u32,
+            uids: &[u32],
             after: AfterStore<'_>,
-        ) -> Result<(), Error<T::Error>> {
-            use crate::imap::{SequenceSet, StoreOp};
-            let set = SequenceSet::One(uid);
-            if let AfterStore::MoveTo(folder) = after {
-                return client.move_uids(set, folder)$($await)*.map(|_| ());
+        ) -> Result<u32, Error<T::Error>> {
+            use crate::imap::{Command, SequenceSet, StoreOp};
+            let overhead = match after {
+                AfterStore::MoveTo(folder) => 32 + 2 * folder.len(),
+                _ => 48,
+            };
+            let (ranges, groups) = uid_sets(uids.iter().copied(), client.tx_capacity(), overhead);
+            for g in groups.iter() {
+                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
+                if let AfterStore::MoveTo(folder) = after {
+                    client.move_uids(set, folder)$($await)*?;
+                    continue;
+                }
+                let flag = Command::Store { set, uid: true, op: StoreOp::Add, silent: true, flags: &["\\Deleted"] };
+                let expunge = if client.caps().uidplus { Command::UidExpunge(set) } else { Command::Expunge };
+                let mut tags = heapless::Vec::new();
+                client.submit_all(&[flag, expunge], &mut tags)$($await)*?;
+                for &tag in tags.iter() {
+                    client.complete(tag, |_| {})$($await)*?;
+                }
             }
-            client.store(set, true, StoreOp::Add, true, &["\\Deleted"], |_| {})$($await)*?;
-            if client.caps().uidplus {
-                client.uid_expunge(set)$($await)*
-            } else {
-                client.expunge(|_| {})$($await)*
+            Ok(uids.len() as u32)
+        }
+
+        /// Fetches the bodies a batch asks for in one pipelined request
+        /// (`UID FETCH set (UID BODY.PEEK[])`, and `BODY.PEEK[HEADER]` for
+        /// headers-only ones), streaming each literal into the store and
+        /// committing it as it ends, matched to its message by UID (or
+        /// sequence number when the UID comes after the body). Returns the
+        /// refusal if the server refused a fetch: the messages it did not
+        /// send stay open (the next poll asks again) instead of gone.
+        #[cfg(feature = "imap")]
+        #[allow(clippy::too_many_arguments)]
+        $($async)* fn imap_fetch_batch<T: Rd + Wr, S: Store, const N: usize>(
+            client: &mut ImapClient<'_, T>,
+            store: &mut S,
+            state: &mut SyncState<N>,
+            batch: &mut Batch,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<Option<crate::Refusal>, PollError<T::Error, S::Error>> {
+            use crate::imap::{BodyRequest, Command, FetchItems, GenericEvent, SequenceSet, Section};
+            // "A0001 UID FETCH  (UID BODY.PEEK[HEADER])\r\n"
+            const OVERHEAD: usize = 48;
+            let cap = client.tx_capacity();
+            let (full, full_groups) = uid_sets(batch.to_fetch(false), cap, OVERHEAD);
+            let (heads, head_groups) = uid_sets(batch.to_fetch(true), cap, OVERHEAD);
+            fn request<'r>(ranges: &'r [crate::imap::SeqRange], section: Section<'r>) -> Command<'r> {
+                let body = Some(BodyRequest::peek(section));
+                Command::Fetch { set: SequenceSet::List(ranges), uid: true, items: FetchItems { uid: true, body, ..FetchItems::default() } }
             }
+            let mut cmds: heapless::Vec<Command<'_>, { crate::imap::MAX_IN_FLIGHT }> = heapless::Vec::new();
+            let parts = full_groups.iter().map(|g| (&full, g, Section::Full))
+                .chain(head_groups.iter().map(|g| (&heads, g, Section::Header)));
+            for (ranges, g, section) in parts {
+                if let Some(r) = ranges.get(g.clone()) {
+                    if cmds.push(request(r, section)).is_err() {
+                        return Err(PollError::Mail(Error::BufferTooSmall { needed: OVERHEAD + 24, available: cap }));
+                    }
+                }
+            }
+            if cmds.is_empty() {
+                return Ok(None);
+            }
+            let mut tags = heapless::Vec::new();
+            client.submit_all(&cmds, &mut tags)$($await)*?;
+            let (mut seq, mut uid) = (0u32, None);
+            let mut open: Option<(crate::poll::batch::Entry, u64)> = None;
+            let mut receiving = false;
+            let mut refused = None;
+            while !tags.is_empty() {
+                match client.next_event()$($await)*? {
+                    GenericEvent::FetchStart { seq: s } => {
+                        (seq, uid) = (s, None);
+                        receiving = false;
+                    }
+                    GenericEvent::Uid(u) => uid = Some(u),
+                    GenericEvent::BodyStart { .. } => {
+                        // One body per response: a second one is not ours.
+                        receiving = false;
+                        if open.is_none() {
+                            if let Some(e) = batch.target(seq, uid) {
+                                let size = if e.plan == Plan::Full { e.size } else { 0 };
+                                store.begin(e.key, size)$($await)*?;
+                                open = Some((e, 0));
+                                receiving = true;
+                            }
+                        }
+                    }
+                    GenericEvent::BodyEnd => receiving = false,
+                    GenericEvent::BodyChunk(chunk) if receiving => {
+                        if let Some((e, written)) = open.as_mut() {
+                            if let Err(err) = store.write(chunk)$($await)* {
+                                let _ = store.abort()$($await)*;
+                                return Err(PollError::Store(err));
+                            }
+                            *written += chunk.len() as u64;
+                            progress(Progress::Receiving { id: e.id, received: *written, size: e.size });
+                        }
+                    }
+                    GenericEvent::FetchEnd => {
+                        if let Some((e, written)) = open.take() {
+                            // The UID, when the response carried one, must
+                            // be the message the body was started for.
+                            if uid.is_none_or(|u| u == e.id) {
+                                store.commit()$($await)*?;
+                                let headers_only = e.plan == Plan::Headers;
+                                batch.committed(e.id, written, plan);
+                                state.insert_evicting(e.key, plan.policy.now, headers_only);
+                                progress(Progress::Stored { id: e.id, bytes: written, headers_only });
+                            } else {
+                                store.abort()$($await)*?;
+                            }
+                        }
+                    }
+                    GenericEvent::Expunge(n) => batch.expunged(n, plan),
+                    GenericEvent::Done { tag, .. } => tags.retain(|&t| t != tag),
+                    GenericEvent::Refused { tag, refusal, .. } => {
+                        tags.retain(|&t| t != tag);
+                        refused = Some(refusal);
+                    }
+                    GenericEvent::Bye { refusal } => return Err(PollError::Mail(Error::Refused(refusal))),
+                    _ => {}
+                }
+            }
+            if open.is_some() {
+                store.abort()$($await)*?;
+            }
+            if refused.is_none() {
+                batch.fetch_done(plan);
+            }
+            Ok(refused)
         }
 
         /// Polls one IMAP mailbox: see [the module docs](crate::poll).
         ///
         /// `client` is logged in; the mailbox is SELECTed (EXAMINEd when
         /// the policy changes nothing on the server) and stays selected.
-        /// The sync state is loaded from `store` into `state`, saved after
-        /// every commit. Without UIDPLUS, a delete uses plain EXPUNGE,
-        /// which also removes messages another client marked `\Deleted`.
+        /// Per batch of up to [`BATCH`] new messages: one listing, one
+        /// pipelined body fetch (each body committed as it ends), one save
+        /// of the sync state, one pipelined deletion. Without UIDPLUS, a
+        /// delete uses plain EXPUNGE, which also removes messages another
+        /// client marked `\Deleted`.
         #[cfg(feature = "imap")]
         pub $($async)* fn imap<T, S, const N: usize>(
             client: &mut ImapClient<'_, T>,
@@ -486,7 +664,7 @@ macro_rules! poll_driver {
             T: Rd + Wr,
             S: Store,
         {
-            use crate::imap::{BodyRequest, SeqRange, SequenceSet, Section, StoreOp};
+            use crate::imap::{SeqRange, SequenceSet};
             let progress: &mut dyn FnMut(Progress) = &mut progress;
             let mut plan = Planner::new(*policy);
             if !store.load_state(state)$($await)*? {
@@ -509,16 +687,13 @@ macro_rules! poll_driver {
                 // rescan; keys in the seen set or the store are skipped.
                 _ => ImapCursor { mailbox: mbox, uid_validity: validity, last_uid: 0 },
             };
-            let mut stop = false;
             // New messages are looked for in UID windows below UIDNEXT, so
-            // each batch costs what it fetches: asking for `from:*` every
-            // time made a first poll of a big mailbox quadratic in traffic.
-            // UIDs only grow, so an empty window stays empty; its size
-            // doubles to cross sparse UID ranges quickly.
+            // each batch costs what it fetches (UIDs only grow: an empty
+            // window stays empty; its size doubles to cross sparse ranges).
             let uid_next = ms.uid_next;
             let mut window = WINDOW;
             let mut scan_from = cursor.last_uid.saturating_add(1);
-            while !stop && scan_from > cursor.last_uid {
+            loop {
                 let from = scan_from;
                 let window_end = match uid_next {
                     Some(next) if from.saturating_add(window) < next => Some(from + (window - 1)),
@@ -528,110 +703,60 @@ macro_rules! poll_driver {
                     Some(end) => SequenceSet::Range(SeqRange::range(from, end)),
                     None => SequenceSet::Range(SeqRange::from(from)),
                 };
-                let (batch, more, refused) = imap_candidates(client, set, from, validity)$($await)*?;
+                let (listed, more, refused) = imap_candidates(client, set, from, validity)$($await)*?;
                 if refused.is_some() {
                     warn!("poll: the server refused the listing part way; the rest waits for the next poll");
                     plan.summary.listing_refused = refused;
-                    // Handle what was listed, then stop.
-                    stop = true;
                 }
-                if batch.is_empty() {
-                    if stop {
-                        break;
-                    }
+                if listed.is_empty() {
                     match window_end {
-                        Some(end) => {
+                        Some(end) if refused.is_none() => {
                             scan_from = end.saturating_add(1);
                             window = window.saturating_mul(2);
                             continue;
                         }
-                        None => break,
+                        _ => break,
                     }
                 }
                 window = WINDOW;
-                for (i, c) in batch.iter().enumerate() {
-                    plan.summary.new += 1;
-                    let seen = state.find(c.key);
-                    let already = seen.is_some() || store.contains(c.key)$($await)*?;
-                    if already {
-                        plan.summary.skipped += 1;
-                        progress(Progress::Skipped { id: c.uid, size: c.size });
-                        let seen = seen.unwrap_or(Seen { key: c.key, stored_at: policy.now, headers_only: false });
-                        state.insert_evicting(c.key, seen.stored_at, seen.headers_only);
-                        cursor.last_uid = c.uid;
-                        state.set_cursor(cursor);
-                        store.save_state(state)$($await)*?;
-                        if plan.delete_seen(&seen) {
-                            imap_delete(client, c.uid, policy.after_store)$($await)*?;
-                            plan.summary.deleted += 1;
-                            progress(Progress::Deleted { id: c.uid });
-                        }
-                        continue;
-                    }
-                    // Leave mode: a message another client flagged \Deleted
-                    // is on its way out; it is not fetched.
-                    let how = if c.deleted && policy.after_store == AfterStore::Keep {
-                        Fetch::Skip
-                    } else {
-                        plan.fetch(c.size)
+                let mut batch = Batch::new();
+                for m in listed.iter() {
+                    let known = match state.find(m.key) {
+                        Some(seen) => Some(seen),
+                        None if store.contains(m.key)$($await)*? => Some(Seen { key: m.key, stored_at: policy.now, headers_only: false }),
+                        None => None,
                     };
-                    match how {
-                        Fetch::Skip => {
-                            plan.summary.skipped += 1;
-                            progress(Progress::Skipped { id: c.uid, size: c.size });
-                            cursor.last_uid = c.uid;
-                            state.set_cursor(cursor);
-                            store.save_state(state)$($await)*?;
-                            continue;
+                    match batch.add(&mut plan, *m, known) {
+                        Some(Plan::Known { .. }) => {
+                            let seen = known.unwrap_or(Seen { key: m.key, stored_at: policy.now, headers_only: false });
+                            state.insert_evicting(m.key, seen.stored_at, seen.headers_only);
+                            progress(Progress::Skipped { id: m.id, size: m.size });
                         }
-                        Fetch::Stop => {
-                            plan.summary.skipped += (batch.len() - i) as u32;
-                            stop = true;
-                            break;
-                        }
-                        Fetch::Full | Fetch::HeadersOnly => {}
-                    }
-                    let full = how == Fetch::Full;
-                    store.begin(c.key, if full { c.size } else { 0 })$($await)*?;
-                    let section = if full { Section::Full } else { Section::Header };
-                    let mut sink = Sink { store: &mut *store, error: None, written: 0, id: c.uid, size: c.size, progress: &mut *progress };
-                    let r = client.fetch_body_if_exists(c.uid, BodyRequest::peek(section), &mut sink)$($await)*;
-                    let (written, serr) = (sink.written, sink.error.take());
-                    match r {
-                        Err(e) => {
-                            let _ = store.abort()$($await)*;
-                            return Err(body_error(e, serr));
-                        }
-                        Ok(None) => {
-                            // No FETCH data: the message was expunged since
-                            // it was listed. Nothing to commit; it cannot
-                            // come back under this UID.
-                            store.abort()$($await)*?;
-                            plan.summary.gone += 1;
-                            progress(Progress::Skipped { id: c.uid, size: c.size });
-                            cursor.last_uid = c.uid;
-                            state.set_cursor(cursor);
-                            store.save_state(state)$($await)*?;
-                            continue;
-                        }
-                        Ok(Some(_)) => {}
-                    }
-                    store.commit()$($await)*?;
-                    plan.stored(written);
-                    progress(Progress::Stored { id: c.uid, bytes: written, headers_only: !full });
-                    state.insert_evicting(c.key, policy.now, !full);
-                    cursor.last_uid = c.uid;
-                    state.set_cursor(cursor);
-                    store.save_state(state)$($await)*?;
-                    if plan.delete_after_store(how) {
-                        imap_delete(client, c.uid, policy.after_store)$($await)*?;
-                        plan.summary.deleted += 1;
-                        progress(Progress::Deleted { id: c.uid });
-                    } else if policy.set_seen {
-                        client.store(SequenceSet::One(c.uid), true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
+                        Some(Plan::Skip | Plan::Later) => progress(Progress::Skipped { id: m.id, size: m.size }),
+                        _ => {}
                     }
                 }
-                if stop {
+                let fetch_refused = imap_fetch_batch(client, store, state, &mut batch, &mut plan, progress)$($await)*?;
+                if let Some(last) = batch.cursor() {
+                    cursor.last_uid = cursor.last_uid.max(last);
+                }
+                state.set_cursor(cursor);
+                // Once per batch, after its commits and before its deletions.
+                store.save_state(state)$($await)*?;
+                let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();
+                for id in batch.deletions(&plan) {
+                    let _ = dels.push(id);
+                }
+                let how = policy.after_store;
+                plan.summary.deleted += imap_delete_set(client, &dels, if how == AfterStore::Keep { AfterStore::Delete } else { how })$($await)*?;
+                for &id in dels.iter() {
+                    progress(Progress::Deleted { id });
+                }
+                if policy.set_seen && how == AfterStore::Keep {
+                    imap_flag_seen(client, &batch)$($await)*?;
+                }
+                if fetch_refused.is_some() || batch.stopped() || refused.is_some() {
+                    plan.summary.listing_refused = plan.summary.listing_refused.or(fetch_refused);
                     break;
                 }
                 scan_from = match (more, window_end) {
@@ -642,9 +767,41 @@ macro_rules! poll_driver {
                     (false, None) => break,
                 };
             }
-            // Stored earlier and now due (delete mode, older than N,
-            // quota): walk the handled UIDs in batches, delete those in
-            // the seen set or the store.
+            imap_delete_due(client, mailbox, store, state, cursor, validity, &mut plan, progress)$($await)*?;
+            Ok(plan.summary)
+        }
+
+        /// `UID STORE set +FLAGS.SILENT (\Seen)` for a batch's committed
+        /// messages (leave mode with [`Policy::set_seen`]).
+        #[cfg(feature = "imap")]
+        $($async)* fn imap_flag_seen<T: Rd + Wr>(client: &mut ImapClient<'_, T>, batch: &Batch) -> Result<(), Error<T::Error>> {
+            use crate::imap::{SequenceSet, StoreOp};
+            let (ranges, groups) = uid_sets(batch.committed_ids(), client.tx_capacity(), 48);
+            for g in groups.iter() {
+                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
+                client.store(set, true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
+            }
+            Ok(())
+        }
+
+        /// Messages stored by earlier polls that are due now (delete mode
+        /// after a cut, older than N, quota): walks the handled UIDs a
+        /// window at a time and deletes the due ones of each window in one
+        /// pipelined write.
+        #[cfg(feature = "imap")]
+        #[allow(clippy::too_many_arguments)]
+        $($async)* fn imap_delete_due<T: Rd + Wr, S: Store, const N: usize>(
+            client: &mut ImapClient<'_, T>,
+            mailbox: &str,
+            store: &mut S,
+            state: &mut SyncState<N>,
+            cursor: ImapCursor,
+            validity: u32,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<(), PollError<T::Error, S::Error>> {
+            use crate::imap::{SeqRange, SequenceSet};
+            let policy = plan.policy;
             let quota_over = match policy.quota_guard {
                 Some(limit) if client.caps().quota => {
                     let q = client.get_quota_root(mailbox)$($await)*?;
@@ -657,48 +814,50 @@ macro_rules! poll_driver {
             // In delete/move mode this also finishes deletions a cut
             // interrupted after the commit (the cursor is past them).
             let deleting = policy.after_store != AfterStore::Keep;
-            if (older || used.is_some() || deleting) && cursor.last_uid > 0 {
-                let mut from = 1u32;
-                while from <= cursor.last_uid {
-                    let end = from.saturating_add(WINDOW - 1).min(cursor.last_uid);
-                    let set = SequenceSet::Range(SeqRange::range(from, end));
-                    let (batch, more, _) = imap_candidates(client, set, from, validity)$($await)*?;
-                    for c in batch.iter() {
-                        let seen = match state.find(c.key) {
-                            Some(seen) => seen,
-                            None if store.contains(c.key)$($await)*? => {
-                                Seen { key: c.key, stored_at: policy.now, headers_only: false }
-                            }
-                            None => continue,
-                        };
-                        if seen.headers_only {
-                            continue;
-                        }
-                        let over = match (used, quota_over) {
-                            (Some(u), Some((_, limit))) => u > limit,
-                            _ => false,
-                        };
-                        if plan.delete_seen(&seen) || over {
-                            let how = if deleting { policy.after_store } else { AfterStore::Delete };
-                            imap_delete(client, c.uid, how)$($await)*?;
-                            plan.summary.deleted += 1;
-                            progress(Progress::Deleted { id: c.uid });
-                            if let Some(u) = used.as_mut() {
-                                *u = u.saturating_sub(c.size);
-                            }
-                        }
-                    }
-                    from = match batch.last() {
-                        Some(last) if more => last.uid.saturating_add(1),
-                        _ if end < cursor.last_uid => end + 1,
-                        _ => break,
+            if !(older || used.is_some() || deleting) || cursor.last_uid == 0 {
+                return Ok(());
+            }
+            let how = if deleting { policy.after_store } else { AfterStore::Delete };
+            let mut from = 1u32;
+            while from <= cursor.last_uid {
+                let end = from.saturating_add(WINDOW - 1).min(cursor.last_uid);
+                let set = SequenceSet::Range(SeqRange::range(from, end));
+                let (listed, more, _) = imap_candidates(client, set, from, validity)$($await)*?;
+                let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();
+                for m in listed.iter() {
+                    let seen = match state.find(m.key) {
+                        Some(seen) => seen,
+                        None if store.contains(m.key)$($await)*? => Seen { key: m.key, stored_at: policy.now, headers_only: false },
+                        None => continue,
                     };
-                    if from == 0 {
-                        break;
+                    if seen.headers_only {
+                        continue;
+                    }
+                    let over = match (used, quota_over) {
+                        (Some(u), Some((_, limit))) => u > limit,
+                        _ => false,
+                    };
+                    if plan.delete_seen(&seen) || over {
+                        let _ = dels.push(m.id);
+                        if let Some(u) = used.as_mut() {
+                            *u = u.saturating_sub(m.size);
+                        }
                     }
                 }
+                plan.summary.deleted += imap_delete_set(client, &dels, how)$($await)*?;
+                for &id in dels.iter() {
+                    progress(Progress::Deleted { id });
+                }
+                from = match listed.last() {
+                    Some(last) if more => last.id.saturating_add(1),
+                    _ if end < cursor.last_uid => end + 1,
+                    _ => break,
+                };
+                if from == 0 {
+                    break;
+                }
             }
-            Ok(plan.summary)
+            Ok(())
         }
     };
 }

@@ -50,6 +50,7 @@
 //! state is
 //! `14 * N + 40` bytes.
 
+pub mod batch;
 pub mod state;
 
 #[macro_use]

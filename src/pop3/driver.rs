@@ -284,6 +284,57 @@ macro_rules! pop3_client {
                 self.body_into(sink)$($await)*
             }
 
+            /// Sends several commands (RETR, TOP, DELE, ...) without
+            /// reading responses, coalesced into as few writes as the
+            /// command buffer allows. Only with the PIPELINING capability
+            /// may more than one be in flight (RFC 2449 §6.6); read each
+            /// response in order with [`Self::read_body`] or
+            /// [`Self::read_status`]. Returns how many were sent: all, or
+            /// fewer when the in-flight limit ([`crate::pop3::MAX_IN_FLIGHT`])
+            /// was reached.
+            pub $($async)* fn submit_all(&mut self, cmds: &[Command<'_>]) -> Result<usize, Error<T::Error>> {
+                let mut used = 0;
+                let mut sent = 0;
+                for cmd in cmds {
+                    if self.session.in_flight() >= crate::pop3::MAX_IN_FLIGHT {
+                        break;
+                    }
+                    let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
+                    let n = match self.session.encode(cmd, out) {
+                        Ok(n) => n,
+                        Err(Error::BufferTooSmall { .. }) if used > 0 => {
+                            self.write_tx(used)$($await)*?;
+                            used = 0;
+                            self.session.encode(cmd, self.link.tx).map_err(Error::widen)?
+                        }
+                        Err(e) => {
+                            if used > 0 {
+                                self.write_tx(used)$($await)*?;
+                            }
+                            return Err(e.widen());
+                        }
+                    };
+                    used += n;
+                    sent += 1;
+                }
+                if used > 0 {
+                    self.write_tx(used)$($await)*?;
+                }
+                Ok(sent)
+            }
+
+            /// Reads the response of the oldest command in flight that
+            /// carries a body (RETR, TOP) into `sink`; returns the bytes.
+            pub $($async)* fn read_body<W: $Write>(&mut self, sink: &mut W) -> Result<u64, Error<T::Error>> {
+                self.body_into(sink)$($await)*
+            }
+
+            /// Reads the status response (`+OK` / `-ERR`) of the oldest
+            /// command in flight that has no body (DELE, NOOP, ...).
+            pub $($async)* fn read_status(&mut self) -> Result<(), Error<T::Error>> {
+                self.finish_ok()$($await)*
+            }
+
             /// `DELE n`: marks a message; it is removed at [`Self::quit`].
             pub $($async)* fn dele(&mut self, msg: u32) -> Result<(), Error<T::Error>> {
                 self.send(&Command::Dele(msg))$($await)*?;
