@@ -1,6 +1,8 @@
 //! Puts the `memory.x` of the target's family where the linker finds it
 //! (`-Tlink.x` of cortex-m-rt / riscv-rt includes it). Host builds (the
-//! transcript test) need none.
+//! transcript test) need none. Also copies the recorded TLS handshakes of
+//! `EM_REPLAY_DIR` (src/tls_replay.rs) into OUT_DIR/replay, or writes
+//! empty files when it is unset.
 
 use std::{env, fs, path::PathBuf};
 
@@ -9,6 +11,21 @@ fn main() {
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=memory");
+    println!("cargo:rerun-if-env-changed=EM_REPLAY_DIR");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let replay = out.join("replay");
+    fs::create_dir_all(&replay).expect("create OUT_DIR/replay");
+    let from = env::var_os("EM_REPLAY_DIR").map(PathBuf::from);
+    for f in ["ec.bin", "ec-ca.der", "rsa.bin", "rsa-ca.der"] {
+        let bytes = match &from {
+            Some(dir) => {
+                println!("cargo:rerun-if-changed={}", dir.join(f).display());
+                fs::read(dir.join(f)).unwrap_or_else(|e| panic!("EM_REPLAY_DIR: {f}: {e}"))
+            }
+            None => Vec::new(),
+        };
+        fs::write(replay.join(f), bytes).expect("write OUT_DIR/replay");
+    }
     if os != "none" {
         return;
     }
@@ -18,7 +35,6 @@ fn main() {
         "riscv32" => "memory/riscv.x",
         other => panic!("link-check: no memory.x for target_arch {other}"),
     };
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::copy(file, out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
 }

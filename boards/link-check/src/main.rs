@@ -45,6 +45,8 @@ mod script;
 mod stack;
 #[cfg(feature = "tls")]
 mod tls_calls;
+#[cfg(feature = "tls")]
+mod tls_replay;
 mod transport;
 
 use calls::Report;

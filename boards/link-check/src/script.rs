@@ -162,7 +162,8 @@ pub static IMAP_PREAUTH: &[&[u8]] =
     &[b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] logged in as sensor\r\n"];
 
 /// A POP3 poll in delete mode (feature `poll`): login, UIDL with two new
-/// messages, then for each LIST n, RETR n, DELE n; QUIT.
+/// messages, LIST, RETR 1 and 2 (the batch), DELE 1 and 2; QUIT. No
+/// PIPELINING offered, so each command waits for its answer.
 #[cfg(feature = "pop3")]
 pub static POLL_POP3: &[&[u8]] = &[
     b"+OK POP3 server ready\r\n",
@@ -170,13 +171,13 @@ pub static POLL_POP3: &[&[u8]] = &[
     b"+OK maildrop locked and ready\r\n",
     // UIDL
     b"+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n",
-    // LIST 1, RETR 1, DELE 1
-    b"+OK 1 59\r\n",
+    // LIST
+    b"+OK 2 messages\r\n1 59\r\n2 59\r\n.\r\n",
+    // RETR 1, RETR 2
     b"+OK 59 octets\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\ntemperature 21.5\r\n.\r\n",
-    b"+OK message 1 deleted\r\n",
-    // LIST 2, RETR 2, DELE 2
-    b"+OK 2 59\r\n",
     b"+OK 59 octets\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\ntemperature 21.6\r\n.\r\n",
+    // DELE 1, DELE 2
+    b"+OK message 1 deleted\r\n",
     b"+OK message 2 deleted\r\n",
     // QUIT
     b"+OK bye\r\n",
@@ -184,7 +185,8 @@ pub static POLL_POP3: &[&[u8]] = &[
 
 /// An IMAP poll that leaves mail on the server (feature `poll`): LOGIN,
 /// EXAMINE, the candidates' UID FETCH (UID, RFC822.SIZE, INTERNALDATE,
-/// Message-ID), BODY.PEEK[] of each new message; LOGOUT.
+/// Message-ID), BODY.PEEK[] of the batch of new messages in one UID FETCH;
+/// LOGOUT.
 #[cfg(feature = "imap")]
 pub static POLL_IMAP: &[&[u8]] = &[
     b"* OK [CAPABILITY IMAP4rev1 UIDPLUS AUTH=PLAIN] IMAP server ready\r\n",
@@ -198,8 +200,8 @@ pub static POLL_IMAP: &[&[u8]] = &[
       BODY[HEADER.FIELDS (MESSAGE-ID)] {31}\r\nMessage-ID: <2@example.org>\r\n\r\n)\r\n\
       A0003 OK Fetch completed\r\n",
     b"* 1 FETCH (UID 1 BODY[] {59}\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\n\
-      temperature 21.5\r\n)\r\nA0004 OK Fetch completed\r\n",
-    b"* 2 FETCH (UID 2 BODY[] {59}\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\n\
-      temperature 21.6\r\n)\r\nA0005 OK Fetch completed\r\n",
-    b"* BYE Logging out\r\nA0006 OK Logout completed\r\n",
+      temperature 21.5\r\n)\r\n\
+      * 2 FETCH (UID 2 BODY[] {59}\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\n\
+      temperature 21.6\r\n)\r\nA0004 OK Fetch completed\r\n",
+    b"* BYE Logging out\r\nA0005 OK Logout completed\r\n",
 ];

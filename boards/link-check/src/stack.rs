@@ -165,6 +165,18 @@ fn tls() -> bool {
     true
 }
 
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn handshake_ec() -> bool {
+    crate::tls_replay::handshake(&crate::tls_replay::EC)
+}
+
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn handshake_rsa() -> bool {
+    crate::tls_replay::handshake(&crate::tls_replay::RSA)
+}
+
 /// Measures every poll built in, then exits QEMU.
 pub fn run() -> ! {
     #[cfg(all(feature = "pop3", feature = "blocking"))]
@@ -177,6 +189,18 @@ pub fn run() -> ! {
     measure(b"poll::asynch::imap(FlashStore)", imap_async);
     #[cfg(feature = "tls")]
     measure(b"tls_calls::run(handshakes)", tls);
+    // Whole handshakes, replayed (src/tls_replay.rs), when recorded.
+    #[cfg(feature = "tls")]
+    if crate::tls_replay::EC.present() {
+        measure(b"tls::handshake(EC-P256-chain,replayed)", handshake_ec);
+    }
+    #[cfg(feature = "tls")]
+    if crate::tls_replay::RSA.present() {
+        measure(
+            b"tls::handshake(RSA-4096-root-chain,replayed)",
+            handshake_rsa,
+        );
+    }
     // SYS_EXIT with ADP_Stopped_ApplicationExit.
     semihost(0x18, 0x2_0026);
     loop {

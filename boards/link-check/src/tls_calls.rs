@@ -14,6 +14,13 @@ use embedded_mail::Error;
 /// link check. Never use a deterministic generator for real TLS.
 pub struct LinkCheckRng(u32);
 
+impl LinkCheckRng {
+    /// The generator from `seed` (non-zero).
+    pub const fn new(seed: u32) -> Self {
+        LinkCheckRng(seed)
+    }
+}
+
 impl rand_core::RngCore for LinkCheckRng {
     fn next_u32(&mut self) -> u32 {
         // xorshift32
