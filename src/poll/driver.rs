@@ -205,6 +205,8 @@ macro_rules! poll_driver {
             for e in batch.entries().iter().filter(|e| matches!(e.plan, Plan::Full | Plan::Headers)) {
                 let _ = todo.push(*e);
             }
+            // With PIPELINING the whole batch goes out at once (BATCH ≤
+            // MAX_IN_FLIGHT), so a batch costs one round trip.
             let window = if client.caps().pipelining { MAX_IN_FLIGHT } else { 1 };
             let mut sent = 0usize;
             for (done, e) in todo.iter().enumerate() {
@@ -818,9 +820,13 @@ macro_rules! poll_driver {
                 return Ok(());
             }
             let how = if deleting { policy.after_store } else { AfterStore::Delete };
+            // In delete and move mode next to nothing stays below the
+            // cursor: list it whole (one round trip). Otherwise stored
+            // messages stay: windows keep each listing's traffic bounded.
+            let window = if deleting { u32::MAX } else { WINDOW };
             let mut from = 1u32;
             while from <= cursor.last_uid {
-                let end = from.saturating_add(WINDOW - 1).min(cursor.last_uid);
+                let end = from.saturating_add(window - 1).min(cursor.last_uid);
                 let set = SequenceSet::Range(SeqRange::range(from, end));
                 let (listed, more, _) = imap_candidates(client, set, from, validity)$($await)*?;
                 let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();

@@ -73,6 +73,10 @@ use core::fmt;
 /// are pending).
 pub const BATCH: usize = 32;
 
+// A POP3 batch's RETRs all go out in one flight.
+#[cfg(feature = "pop3")]
+const _: () = assert!(BATCH <= crate::pop3::MAX_IN_FLIGHT);
+
 /// What happens on the server to a message once it is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -346,27 +346,14 @@ macro_rules! pop3_client {
             /// refusal (if any) is returned after all of them.
             pub $($async)* fn delete_many(&mut self, msgs: &[u32]) -> Result<(), Error<T::Error>> {
                 let mut first_err = None;
-                let mut rest = msgs;
-                while !rest.is_empty() {
-                    let batch_cap = if self.session.capabilities().pipelining {
-                        crate::pop3::MAX_IN_FLIGHT
-                    } else {
-                        1
-                    };
-                    let mut used = 0;
-                    let mut sent = 0;
-                    for &m in rest.iter().take(batch_cap) {
-                        let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
-                        match self.session.encode(&Command::Dele(m), out) {
-                            Ok(n) => {
-                                used += n;
-                                sent += 1;
-                            }
-                            Err(_) if sent > 0 => break,
-                            Err(e) => return Err(e.widen()),
-                        }
+                let cap = if self.session.capabilities().pipelining { crate::pop3::MAX_IN_FLIGHT } else { 1 };
+                for chunk in msgs.chunks(cap) {
+                    let mut cmds: heapless::Vec<Command<'_>, { crate::pop3::MAX_IN_FLIGHT }> = heapless::Vec::new();
+                    for &m in chunk {
+                        let _ = cmds.push(Command::Dele(m));
                     }
-                    self.write_tx(used)$($await)*?;
+                    // All of the chunk goes out before any answer is read.
+                    let sent = self.submit_all(&cmds)$($await)*?;
                     for _ in 0..sent {
                         if let Err(e) = self.finish_ok()$($await)* {
                             if !e.is_recoverable() {
@@ -375,7 +362,6 @@ macro_rules! pop3_client {
                             first_err.get_or_insert(e);
                         }
                     }
-                    rest = rest.get(sent..).unwrap_or(&[]);
                 }
                 first_err.map_or(Ok(()), Err)
             }
