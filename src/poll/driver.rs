@@ -306,6 +306,9 @@ macro_rules! poll_driver {
                     Ok(()) => {}
                     Err(Error::Refused(_)) if first && policy.after_store == AfterStore::Delete => {
                         pop3_no_uidl(&mut client, store, &mut plan, progress)$($await)*?;
+                        // Commits complete their durability here, before
+                        // the QUIT that performs the DELEs.
+                        store.save_state(state)$($await)*?;
                         let transport = client.quit()$($await)*?;
                         return Ok((plan.summary, transport));
                     }

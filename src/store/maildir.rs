@@ -1,13 +1,21 @@
 //! A Maildir store for hosts (feature `std`).
 //!
-//! A message is written to `tmp/`, fsynced, renamed into `new/` and the
-//! directory fsynced: only then does `commit` return. The file name starts
+//! A message is written to `tmp/`, fsynced and renamed into `new/` by
+//! `commit`. The renames are made durable by one sync of the directories,
+//! which [`MessageStore::save_state`] does before it writes the state (the
+//! poll saves the state once per batch, after the batch's commits and
+//! before any deletion on the server), or [`MaildirStore::sync`]: a power
+//! cut before it may lose a renamed message locally, but the server still
+//! has it then, and the next poll fetches it again. The file name starts
 //! with the message key in hex (`<key>.<time>.<seq>.embedded-mail`), so a
 //! rescan after a reboot knows what is stored; files moved to `cur/` by a
-//! mail reader still count. The sync state is the file
-//! `.embedded-mail-state`, replaced atomically the same way.
+//! mail reader still count. [`MessageStore::contains`] answers from an
+//! index of those keys, read from the directories once (O(1) per call
+//! after that). The sync state is the file `.embedded-mail-state`,
+//! replaced atomically.
 
 use super::{MessageKey, MessageStore, StateBlob, StoreError};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +31,10 @@ pub struct MaildirStore {
     root: PathBuf,
     open: Option<(MessageKey, PathBuf, File)>,
     seq: u64,
+    /// Keys of the committed messages, read on first use.
+    index: Option<HashSet<MessageKey>>,
+    /// Renames not yet made durable by a directory sync.
+    unsynced: bool,
 }
 
 impl MaildirStore {
@@ -47,7 +59,20 @@ impl MaildirStore {
             root,
             open: None,
             seq: 0,
+            index: None,
+            unsynced: false,
         })
+    }
+
+    /// Makes every commit so far durable (syncs `new/` and `tmp/`);
+    /// [`MessageStore::save_state`] does it too.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        if self.unsynced {
+            Self::fsync_dir(&self.root.join("new"))?;
+            Self::fsync_dir(&self.root.join("tmp"))?;
+            self.unsynced = false;
+        }
+        Ok(())
     }
 
     /// The Maildir's directory.
@@ -120,7 +145,7 @@ impl MessageStore for MaildirStore {
     }
 
     fn commit(&mut self) -> Result<(), StoreError<Self::Error>> {
-        let (_, tmp, file) = self.open.take().ok_or(StoreError::WrongState)?;
+        let (key, tmp, file) = self.open.take().ok_or(StoreError::WrongState)?;
         let io = |e: std::io::Error| StoreError::Io(e.kind());
         file.sync_all().map_err(io)?;
         drop(file);
@@ -129,8 +154,11 @@ impl MessageStore for MaildirStore {
             .map(|n| n.to_os_string())
             .unwrap_or_default();
         fs::rename(&tmp, self.root.join("new").join(name)).map_err(io)?;
-        Self::fsync_dir(&self.root.join("new")).map_err(io)?;
-        Self::fsync_dir(&self.root.join("tmp")).map_err(io)
+        self.unsynced = true;
+        if let Some(index) = self.index.as_mut() {
+            index.insert(key);
+        }
+        Ok(())
     }
 
     fn abort(&mut self) -> Result<(), StoreError<Self::Error>> {
@@ -142,16 +170,20 @@ impl MessageStore for MaildirStore {
     }
 
     fn contains(&mut self, key: MessageKey) -> Result<bool, StoreError<Self::Error>> {
-        let prefix = format!("{key:016x}.");
-        for sub in ["new", "cur"] {
-            let dir = fs::read_dir(self.root.join(sub)).map_err(|e| StoreError::Io(e.kind()))?;
-            for e in dir.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&prefix) {
-                    return Ok(true);
+        if self.index.is_none() {
+            let mut index = HashSet::new();
+            for sub in ["new", "cur"] {
+                let dir =
+                    fs::read_dir(self.root.join(sub)).map_err(|e| StoreError::Io(e.kind()))?;
+                for e in dir.flatten() {
+                    if let Some(k) = key_of_name(&e.file_name().to_string_lossy()) {
+                        index.insert(k);
+                    }
                 }
             }
+            self.index = Some(index);
         }
-        Ok(false)
+        Ok(self.index.as_ref().is_some_and(|i| i.contains(&key)))
     }
 
     fn capacity(&self) -> u64 {
@@ -163,6 +195,9 @@ impl MessageStore for MaildirStore {
     }
 
     fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
+        // The batch's messages become durable before the state that says
+        // they are stored.
+        self.sync().map_err(|e| StoreError::Io(e.kind()))?;
         let mut buf = vec![0u8; 4096];
         let n = loop {
             match state.encode(&mut buf) {

@@ -131,8 +131,11 @@ pub trait MessageStore {
     fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>>;
     /// Appends bytes to the message begun last.
     fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>>;
-    /// Makes the message durable and visible. Only after `Ok` here may the
-    /// message be deleted on the server.
+    /// Makes the message visible and durable. A store may defer the last
+    /// step of durability (the Maildir store's directory sync) to the next
+    /// [`save_state`](Self::save_state), which must then complete it
+    /// first: the poll deletes a message on the server only after its
+    /// commit and the following `save_state` both returned `Ok`.
     fn commit(&mut self) -> Result<(), StoreError<Self::Error>>;
     /// Drops the message begun last; nothing of it becomes visible.
     fn abort(&mut self) -> Result<(), StoreError<Self::Error>>;
