@@ -16,7 +16,15 @@ fn main() {
     let replay = out.join("replay");
     fs::create_dir_all(&replay).expect("create OUT_DIR/replay");
     let from = env::var_os("EM_REPLAY_DIR").map(PathBuf::from);
-    for f in ["ec.bin", "ec-ca.der", "rsa.bin", "rsa-ca.der"] {
+    for f in [
+        "ec.bin",
+        "ec-ca.der",
+        "ec-leaf.der",
+        "rsa.bin",
+        "rsa-ca.der",
+        "rsa-leaf.der",
+        "rsa-int.der",
+    ] {
         let bytes = match &from {
             Some(dir) => {
                 println!("cargo:rerun-if-changed={}", dir.join(f).display());

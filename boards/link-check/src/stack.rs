@@ -167,6 +167,18 @@ fn tls() -> bool {
 
 #[cfg(feature = "tls")]
 #[inline(never)]
+fn check_chain_ec() -> bool {
+    crate::tls_replay::check_chain(&crate::tls_replay::EC, crate::tls_replay::CHAIN_EC)
+}
+
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn check_chain_rsa() -> bool {
+    crate::tls_replay::check_chain(&crate::tls_replay::RSA, crate::tls_replay::CHAIN_RSA)
+}
+
+#[cfg(feature = "tls")]
+#[inline(never)]
 fn handshake_ec() -> bool {
     crate::tls_replay::handshake(&crate::tls_replay::EC)
 }
@@ -192,10 +204,15 @@ pub fn run() -> ! {
     // Whole handshakes, replayed (src/tls_replay.rs), when recorded.
     #[cfg(feature = "tls")]
     if crate::tls_replay::EC.present() {
+        measure(b"TlsSettings::check_chain(EC-P256-chain)", check_chain_ec);
         measure(b"tls::handshake(EC-P256-chain,replayed)", handshake_ec);
     }
     #[cfg(feature = "tls")]
     if crate::tls_replay::RSA.present() {
+        measure(
+            b"TlsSettings::check_chain(RSA-4096-root-chain)",
+            check_chain_rsa,
+        );
         measure(
             b"tls::handshake(RSA-4096-root-chain,replayed)",
             handshake_rsa,

@@ -19,7 +19,9 @@
 //! The recordings come in at build time through `EM_REPLAY_DIR`
 //! (build.rs): `ec.bin` + `ec-ca.der` (Dovecot's ECDSA P-256 chain, name
 //! `localhost`) and `rsa.bin` + `rsa-ca.der` (its RSA chain, name
-//! `rsa.localhost`). Without them the replays are empty and skipped.
+//! `rsa.localhost`), and the chains as DER (`ec-leaf.der`; `rsa-leaf.der`,
+//! `rsa-int.der`) for [`check_chain`]. Without them the replays are empty
+//! and skipped.
 
 // Used by the stack-paint build (src/stack.rs) and the recorder test.
 #![cfg_attr(not(feature = "stack-paint"), allow(dead_code))]
@@ -49,6 +51,33 @@ pub static RSA: Recording = Recording {
     ca: include_bytes!(concat!(env!("OUT_DIR"), "/replay/rsa-ca.der")),
     name: "rsa.localhost",
 };
+
+/// Dovecot's EC chain as it sends it (the leaf; the root is pinned).
+pub static CHAIN_EC: &[&[u8]] = &[include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/replay/ec-leaf.der"
+))];
+
+/// Dovecot's RSA chain as it sends it: leaf (RSA-2048), intermediate
+/// (RSA-2048, signed by the RSA-4096 root).
+pub static CHAIN_RSA: &[&[u8]] = &[
+    include_bytes!(concat!(env!("OUT_DIR"), "/replay/rsa-leaf.der")),
+    include_bytes!(concat!(env!("OUT_DIR"), "/replay/rsa-int.der")),
+];
+
+/// Path validation alone, without a handshake
+/// ([`TlsSettings::check_chain`]): for the RSA chain one RSA-4096 and one
+/// RSA-2048 PKCS#1 v1.5 verification plus the certificate checks; for
+/// the EC chain one ECDSA P-256 verification. True if it accepts.
+#[inline(never)]
+pub fn check_chain(r: &Recording, chain: &[&[u8]]) -> bool {
+    if chain.iter().any(|c| c.is_empty()) {
+        return false;
+    }
+    TlsSettings::pinned_ca(core::hint::black_box(r.name), core::hint::black_box(r.ca))
+        .check_chain(core::hint::black_box(chain))
+        .is_ok()
+}
 
 impl Recording {
     /// False when build.rs found no recording.
