@@ -6,6 +6,7 @@
   user t30: INBOX of 1 000 messages of exactly 10 KiB (10 240 bytes)
   user t27: INBOX of 10 000 messages of exactly 1 KiB (the scaling poll)
   user t28: INBOX of 10 messages of exactly 1 KiB (its small twin)
+  user t26: INBOX of 20 messages of exactly 5 MiB (the slow-link poll)
 
 (POP3 sees only INBOX, so each set is its own user's INBOX.) Messages are
 text with LF line endings (as Dovecot keeps Maildir; it sends CRLF), 76
@@ -26,6 +27,7 @@ SETS = {
     "t30": (1000, 10 << 10),
     "t27": (10000, 1 << 10),
     "t28": (10, 1 << 10),
+    "t26": (20, 5 << 20),
 }
 ALPHA = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,"
 

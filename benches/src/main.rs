@@ -14,6 +14,12 @@
 //!   POP3, and the poll's RAM (`size_of` its state and clients).
 //! - `em-bench parse`: the sessions' decoders over in-memory responses:
 //!   MB/s and ns per response.
+//! - `em-bench link`: the whole poll (`poll::imap` / `poll::pop3` into a
+//!   Maildir on tmpfs) against the pipelined floor over the same link: a
+//!   latency-adding proxy of this crate's own (BENCH_RTT_MS, default 20;
+//!   0 = straight to Dovecot, with the client's CPU time), IMAP keep and
+//!   delete, POP3 keep and delete, users t30 (1 000 x 10 KiB) and t26
+//!   (20 x 5 MiB), reseeded before every deleting run.
 
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{self, BodyRequest, FetchItems, GenericEvent, Section, SequenceSet};
@@ -845,13 +851,187 @@ fn scale(e: &Env) {
     }
 }
 
+// ---- the poll over a slow link ------------------------------------------
+
+/// A TCP proxy on 127.0.0.1 that delays every chunk by half the round trip
+/// in each direction (no bandwidth limit): a link with `rtt` of latency.
+fn latency_proxy(target: u16, rtt: Duration) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let server = connect(target);
+            client.set_nodelay(true).unwrap();
+            for (from, to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                pump(from, to, rtt / 2);
+            }
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to`, each chunk delivered `delay` after it was read.
+fn pump(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+    let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+/// The process's CPU time (user + system), from /proc/self/stat.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after ")",
+    // of which the state letter was dropped by the parse.
+    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn reseed(user: &str) {
+    let dir = std::env::var("BENCH_DOVECOT_DIR").expect("BENCH_DOVECOT_DIR (scripts/bench sets it)");
+    let ok = Proc::new("python3")
+        .args(["scripts/seed_bench.py", &dir, user])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "reseeding {user}");
+}
+
+fn tmp_maildir() -> embedded_mail::store::maildir::MaildirStore {
+    let base = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
+    let dir = std::path::PathBuf::from(base).join(format!("em-bench-maildir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    embedded_mail::store::maildir::MaildirStore::open(&dir).unwrap()
+}
+
+const LINK_SEEN: usize = 1024;
+
+fn poll_imap_via(port: u16, e: &Env, user: &str, policy: &Policy<'_>) -> u64 {
+    let mut store = tmp_maildir();
+    let mut state: Box<SyncState<LINK_SEEN>> = Box::new(SyncState::new());
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = imap::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
+    c.login(user, &e.password).unwrap();
+    let s = poll::imap(&mut c, "INBOX", &mut store, &mut *state, policy, |_| {}).unwrap();
+    c.logout().unwrap();
+    let _ = std::fs::remove_dir_all(store.root());
+    s.bytes
+}
+
+fn poll_pop3_via(port: u16, e: &Env, user: &str, policy: &Policy<'_>) -> u64 {
+    let mut store = tmp_maildir();
+    let mut state: Box<SyncState<LINK_SEEN>> = Box::new(SyncState::new());
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = pop3::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
+    c.capabilities().unwrap();
+    c.login(user, &e.password).unwrap();
+    let (s, _) = poll::pop3(c, &mut store, &mut *state, policy, |_| {}).unwrap();
+    let _ = std::fs::remove_dir_all(store.root());
+    s.bytes
+}
+
+/// Median wall time and CPU time of `runs` runs, `prepare` before each.
+fn timed_cpu(runs: usize, mut prepare: impl FnMut(), mut f: impl FnMut() -> u64) -> (Duration, Duration, u64) {
+    let (mut walls, mut cpus, mut bytes) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..runs {
+        prepare();
+        let (t, c) = (Instant::now(), cpu_time());
+        bytes = f();
+        walls.push(t.elapsed());
+        cpus.push(cpu_time().saturating_sub(c));
+    }
+    (median(walls), median(cpus), bytes)
+}
+
+fn link(e: &Env) {
+    let rtt_ms: u64 = std::env::var("BENCH_RTT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let rtt = Duration::from_millis(rtt_ms);
+    let (imap_port, pop3_port) = if rtt_ms == 0 {
+        (e.imap, e.pop3)
+    } else {
+        (latency_proxy(e.imap, rtt), latency_proxy(e.pop3, rtt))
+    };
+    let via = |p: u16| Env { pop3: p, imap: p, password: e.password.clone(), runs: e.runs };
+    let (ei, ep) = (via(imap_port), via(pop3_port));
+    println!(
+        "median of {} runs; link: {}; poll into a Maildir on tmpfs; floor: raw socket, all commands pipelined",
+        e.runs,
+        if rtt_ms == 0 { "loopback (CPU is the whole process's)".to_string() } else { format!("{rtt_ms} ms round trip (proxy)") }
+    );
+    let keep = Policy::default();
+    let delete = Policy { after_store: poll::AfterStore::Delete, ..Policy::default() };
+    for (user, n, label) in [("t30", 1000u32, "1000 x 10 KiB"), ("t26", 20, "20 x 5 MiB")] {
+        let r = e.runs;
+        reseed(user);
+        floor_imap(e, user, n, true); // warm-up
+        let show = |name: &str, (wall, cpu, _): (Duration, Duration, u64), floor: (Duration, Duration, u64)| {
+            let cpu_note = if rtt_ms == 0 {
+                format!("  cpu {:>7.3} s (x{:.1})", cpu.as_secs_f64(), cpu.as_secs_f64() / floor.1.as_secs_f64().max(1e-3))
+            } else {
+                String::new()
+            };
+            println!(
+                "  {name:<32} {:>8.3} s   x{:<5.2} of floor{cpu_note}",
+                wall.as_secs_f64(),
+                wall.as_secs_f64() / floor.0.as_secs_f64()
+            );
+        };
+        println!("
+IMAP, {label} (user {user})");
+        let floor = timed_cpu(r, || {}, || floor_imap(&ei, user, n, true));
+        show("floor: one UID FETCH 1:*", floor, floor);
+        show("poll, keep", timed_cpu(r, || {}, || poll_imap_via(imap_port, e, user, &keep)), floor);
+        show("poll, delete", timed_cpu(r, || reseed(user), || poll_imap_via(imap_port, e, user, &delete)), floor);
+        reseed(user);
+        println!("POP3, {label} (user {user})");
+        let floor = timed_cpu(r, || {}, || floor_pop3(&ep, user, n, true));
+        show("floor: all RETRs pipelined", floor, floor);
+        show("poll, keep", timed_cpu(r, || {}, || poll_pop3_via(pop3_port, e, user, &keep)), floor);
+        show("poll, delete", timed_cpu(r, || reseed(user), || poll_pop3_via(pop3_port, e, user, &delete)), floor);
+        reseed(user);
+    }
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
+        Some("link") => link(&env()),
         Some("net") => net(&env()),
         Some("scale") => scale(&env()),
         Some("parse") => parse(),
         _ => {
-            eprintln!("usage: em-bench net|scale|parse");
+            eprintln!("usage: em-bench net|scale|parse|link");
             std::process::exit(2);
         }
     }
