@@ -1,9 +1,10 @@
 //! Round trips of a poll against the real Dovecot: a transport wrapper
 //! counts each read that follows a write (the client turning round to
-//! wait for the server). A poll of 1, 10 or 32 new messages (one batch)
-//! costs the same number, whatever the mode, and 100 messages cost one
-//! batch's worth more per extra batch, not one per message.
-//! Users t23..t27 (one per test).
+//! wait for the server). An IMAP poll without limits streams every new
+//! message in one request: 1, 10, 32 or 100 messages cost the same. In
+//! batch mode (IMAP with a size limit, POP3) 1, 10 or 32 (one batch) cost
+//! the same and 100 one batch's worth more per extra batch, never one per
+//! message. Users t23..t30 (one per test).
 
 mod common;
 
@@ -115,7 +116,7 @@ fn pop3_round_trips(user: &str, n: usize, policy: &Policy<'_>) -> u32 {
 }
 
 /// 1, 10 and one full batch cost the same; 100 messages cost at most
-/// `per_batch` more for each further batch.
+/// `per_batch` more for each further batch (0: exactly the same).
 fn check(what: &str, per_batch: u32, mut rt: impl FnMut(usize) -> u32) {
     let one = rt(1);
     let ten = rt(10);
@@ -135,28 +136,62 @@ fn check(what: &str, per_batch: u32, mut rt: impl FnMut(usize) -> u32) {
 }
 
 #[test]
-fn imap_keep_costs_round_trips_per_batch_not_per_message() {
-    check("IMAP keep", 2, |n| {
+fn imap_keep_costs_the_same_round_trips_for_any_number_of_messages() {
+    check("IMAP keep", 0, |n| {
         imap_round_trips("t23", n, &Policy::default())
     });
 }
 
 #[test]
-fn imap_delete_costs_round_trips_per_batch_not_per_message() {
+fn imap_delete_costs_the_same_round_trips_for_any_number_of_messages() {
     let p = Policy {
         after_store: AfterStore::Delete,
         ..Policy::default()
     };
-    check("IMAP delete", 3, |n| imap_round_trips("t24", n, &p));
+    check("IMAP delete", 0, |n| imap_round_trips("t24", n, &p));
 }
 
 #[test]
-fn imap_move_costs_round_trips_per_batch_not_per_message() {
+fn imap_move_costs_the_same_round_trips_for_any_number_of_messages() {
     let p = Policy {
         after_store: AfterStore::MoveTo("Archive"),
         ..Policy::default()
     };
-    check("IMAP move", 3, |n| imap_round_trips("t25", n, &p));
+    check("IMAP move", 0, |n| imap_round_trips("t25", n, &p));
+}
+
+/// A size limit makes the IMAP poll list before it fetches (batches).
+const LIMIT: Option<u64> = Some(1 << 20);
+
+#[test]
+fn imap_keep_in_batches_costs_round_trips_per_batch_not_per_message() {
+    let p = Policy {
+        max_size: LIMIT,
+        ..Policy::default()
+    };
+    check("IMAP keep, batches", 2, |n| imap_round_trips("t28", n, &p));
+}
+
+#[test]
+fn imap_delete_in_batches_costs_round_trips_per_batch_not_per_message() {
+    let p = Policy {
+        after_store: AfterStore::Delete,
+        max_size: LIMIT,
+        ..Policy::default()
+    };
+    check("IMAP delete, batches", 3, |n| {
+        imap_round_trips("t29", n, &p)
+    });
+}
+
+#[test]
+fn imap_move_in_batches_costs_round_trips_per_batch_not_per_message() {
+    let p = Policy {
+        after_store: AfterStore::MoveTo("Archive"),
+        max_size: LIMIT,
+        ..Policy::default()
+    };
+    check("IMAP move, batches", 3, |n| imap_round_trips("t30", n, &p));
 }
 
 #[test]

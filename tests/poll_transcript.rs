@@ -55,10 +55,22 @@ fn opening(rest: &[(String, String)]) -> Vec<Turn> {
     turns(&refs)
 }
 
-/// Runs a keep-mode poll over `t` with every split of the server bytes;
-/// returns the last run's summary and stored bodies after checking that
-/// each run wrote exactly the script's client bytes.
+/// A size limit makes the poll list before it fetches (batch mode); the
+/// streaming pass is used only without limits or caps.
+fn batch_policy() -> Policy<'static> {
+    Policy {
+        max_size: Some(1 << 30),
+        ..Policy::default()
+    }
+}
+
+/// Runs a keep-mode poll in batch mode over `t` with every split of the
+/// server bytes; returns the last run's summary and stored bodies.
 fn run(make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
+    run_with(&batch_policy(), make)
+}
+
+fn run_with(policy: &Policy<'_>, make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
     let total = Script::server_len(&make());
     let mut last = None;
     for split in (0..=total).step_by(7) {
@@ -69,15 +81,8 @@ fn run(make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
             c.login("u", "p").unwrap();
             let mut store = Mem::new();
             let mut state: SyncState<16> = SyncState::new();
-            let summary = poll::imap(
-                &mut c,
-                "INBOX",
-                &mut store,
-                &mut state,
-                &Policy::default(),
-                |_| {},
-            )
-            .unwrap_or_else(|e| panic!("split {split} chunk {chunk}: {e}"));
+            let summary = poll::imap(&mut c, "INBOX", &mut store, &mut state, policy, |_| {})
+                .unwrap_or_else(|e| panic!("split {split} chunk {chunk}: {e}"));
             let mut bodies: Vec<Vec<u8>> = store.messages().map(|(_, b)| b.to_vec()).collect();
             bodies.sort();
             last = Some((summary, bodies));
@@ -199,6 +204,102 @@ fn a_message_flagged_deleted_by_another_client_is_not_fetched_in_leave_mode() {
         ])
     };
     let (summary, bodies) = run(make);
+    assert_eq!((summary.stored, summary.skipped), (1, 1));
+    assert_eq!(bodies, vec![BODY8.as_bytes().to_vec()]);
+}
+
+const STREAM: &str = "A0003 UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])\r\n";
+
+fn streamed(seq: u32, uid: u32, flags: &str, id: &str, body: &str) -> String {
+    format!(
+        "* {seq} FETCH (UID {uid} FLAGS ({flags}) INTERNALDATE \"01-Dec-2026 10:00:0{seq} +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {} BODY[] {{{}}}\r\n{body})\r\n",
+        body.len(),
+        head(id),
+        body.len()
+    )
+}
+
+#[test]
+fn without_limits_every_new_message_comes_in_one_request() {
+    let make = || {
+        opening(&[(
+            STREAM.into(),
+            format!(
+                "{}{}A0003 OK done\r\n",
+                streamed(1, 7, "", "seven", BODY7),
+                streamed(2, 8, "\\Seen", "eight", BODY8)
+            ),
+        )])
+    };
+    let (summary, bodies) = run_with(&Policy::default(), make);
+    assert_eq!((summary.new, summary.stored), (2, 2));
+    assert_eq!(
+        bodies,
+        vec![BODY8.as_bytes().to_vec(), BODY7.as_bytes().to_vec()]
+    );
+}
+
+#[test]
+fn a_server_that_sends_the_body_before_the_uid_is_polled_in_batches_instead() {
+    // The stream's response carries BODY[] before its UID and size: the
+    // message cannot be keyed there, so the batch pass lists and fetches it.
+    let make = || {
+        opening(&[
+            (
+                STREAM.into(),
+                format!(
+                    "* 1 FETCH (BODY[] {{{}}}\r\n{BODY7} BODY[HEADER.FIELDS (MESSAGE-ID)] {} UID 7 RFC822.SIZE {} FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\")\r\nA0003 OK done\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                    BODY7.len()
+                ),
+            ),
+            (
+                LISTING.replace("A0003", "A0004"),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\nA0004 OK done\r\n",
+                    BODY7.len(),
+                    head("seven")
+                ),
+            ),
+            (body_fetch("A0005", 7), body_answer(1, 7, BODY7, "A0005")),
+        ])
+    };
+    let (summary, bodies) = run_with(&Policy::default(), make);
+    assert_eq!(summary.stored, 1);
+    assert_eq!(bodies, vec![BODY7.as_bytes().to_vec()]);
+}
+
+#[test]
+fn a_refused_stream_keeps_what_it_stored_and_says_so() {
+    let make = || {
+        opening(&[(
+            STREAM.into(),
+            format!(
+                "{}A0003 NO [UNAVAILABLE] try later\r\n",
+                streamed(1, 7, "", "seven", BODY7)
+            ),
+        )])
+    };
+    let (summary, bodies) = run_with(&Policy::default(), make);
+    assert_eq!(summary.stored, 1);
+    assert!(summary.listing_refused.is_some());
+    assert_eq!(bodies, vec![BODY7.as_bytes().to_vec()]);
+}
+
+#[test]
+fn a_streamed_message_flagged_deleted_is_not_stored_in_leave_mode() {
+    let make = || {
+        opening(&[(
+            STREAM.into(),
+            format!(
+                "{}{}A0003 OK done\r\n",
+                streamed(1, 7, "\\Deleted", "seven", BODY7),
+                streamed(2, 8, "", "eight", BODY8)
+            ),
+        )])
+    };
+    let (summary, bodies) = run_with(&Policy::default(), make);
     assert_eq!((summary.stored, summary.skipped), (1, 1));
     assert_eq!(bodies, vec![BODY8.as_bytes().to_vec()]);
 }

@@ -102,6 +102,9 @@ pub struct FetchItems<'a> {
     pub modseq: bool,
     /// One body item.
     pub body: Option<BodyRequest<'a>>,
+    /// A second body item after `body` (say a header field before the
+    /// whole message, so both come in one response).
+    pub second_body: Option<BodyRequest<'a>>,
 }
 
 /// `+FLAGS`, `-FLAGS` or `FLAGS`.
@@ -420,7 +423,7 @@ pub(crate) fn put_fetch_items(
             item(c, name);
         }
     }
-    if let Some(b) = items.body {
+    for b in items.body.iter().chain(items.second_body.iter()) {
         item(
             c,
             match (b.binary, b.peek) {

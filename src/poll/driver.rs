@@ -486,17 +486,16 @@ macro_rules! poll_driver {
                 .any(|f| f.eq_ignore_ascii_case(b"\\Deleted"))
         }
 
-        /// UIDs (ascending) as IMAP ranges, and the groups of them that
-        /// fit one command each (`overhead` is the rest of the command).
+        /// Runs of UIDs as IMAP ranges, and the groups of them that fit
+        /// one command each (`overhead` is the rest of the command).
         #[cfg(feature = "imap")]
-        fn uid_sets(
-            uids: impl Iterator<Item = u32>,
+        fn run_sets(
+            runs: &[(u32, u32)],
             tx_capacity: usize,
             overhead: usize,
         ) -> (heapless::Vec<crate::imap::SeqRange, BATCH>, heapless::Vec<core::ops::Range<usize>, BATCH>) {
             use crate::imap::SeqRange;
-            let runs = crate::poll::batch::runs(uids);
-            let groups = crate::poll::batch::set_groups(&runs, tx_capacity.saturating_sub(overhead));
+            let groups = crate::poll::batch::set_groups(runs, tx_capacity.saturating_sub(overhead));
             let ranges = runs
                 .iter()
                 .map(|&(lo, hi)| if lo == hi { SeqRange::one(lo) } else { SeqRange::range(lo, hi) })
@@ -504,14 +503,16 @@ macro_rules! poll_driver {
             (ranges, groups)
         }
 
-        /// Deletes (or moves) stored messages on the IMAP server, all in
-        /// one pipelined write: `UID STORE +FLAGS.SILENT (\Deleted)` and
-        /// `UID EXPUNGE` (plain EXPUNGE without UIDPLUS), or `UID MOVE`
-        /// (MOVE falls back to COPY + delete). Returns how many.
+        /// Deletes (or moves) stored messages on the IMAP server, given as
+        /// runs of UIDs, in one pipelined write per command-buffer-full:
+        /// `UID STORE +FLAGS.SILENT (\Deleted)` and `UID EXPUNGE` (plain
+        /// EXPUNGE without UIDPLUS), or `UID MOVE` (MOVE falls back to
+        /// COPY + delete); `Keep` deletes too (older than N, quota).
+        /// Returns how many messages.
         #[cfg(feature = "imap")]
-        $($async)* fn imap_delete_set<T: Rd + Wr>(
+        $($async)* fn imap_delete_runs<T: Rd + Wr>(
             client: &mut ImapClient<'_, T>,
-            uids: &[u32],
+            runs: &[(u32, u32)],
             after: AfterStore<'_>,
         ) -> Result<u32, Error<T::Error>> {
             use crate::imap::{Command, SequenceSet, StoreOp};
@@ -519,7 +520,7 @@ macro_rules! poll_driver {
                 AfterStore::MoveTo(folder) => 32 + 2 * folder.len(),
                 _ => 48,
             };
-            let (ranges, groups) = uid_sets(uids.iter().copied(), client.tx_capacity(), overhead);
+            let (ranges, groups) = run_sets(runs, client.tx_capacity(), overhead);
             for g in groups.iter() {
                 let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
                 if let AfterStore::MoveTo(folder) = after {
@@ -534,7 +535,19 @@ macro_rules! poll_driver {
                     client.complete(tag, |_| {})$($await)*?;
                 }
             }
-            Ok(uids.len() as u32)
+            Ok(runs.iter().map(|&(lo, hi)| hi.saturating_sub(lo) + 1).sum())
+        }
+
+        /// `UID STORE set +FLAGS.SILENT (\Seen)` for runs of UIDs.
+        #[cfg(feature = "imap")]
+        $($async)* fn imap_flag_seen_runs<T: Rd + Wr>(client: &mut ImapClient<'_, T>, runs: &[(u32, u32)]) -> Result<(), Error<T::Error>> {
+            use crate::imap::{SequenceSet, StoreOp};
+            let (ranges, groups) = run_sets(runs, client.tx_capacity(), 48);
+            for g in groups.iter() {
+                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
+                client.store(set, true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
+            }
+            Ok(())
         }
 
         /// Fetches the bodies a batch asks for in one pipelined request
@@ -558,8 +571,9 @@ macro_rules! poll_driver {
             // "A0001 UID FETCH  (UID BODY.PEEK[HEADER])\r\n"
             const OVERHEAD: usize = 48;
             let cap = client.tx_capacity();
-            let (full, full_groups) = uid_sets(batch.to_fetch(false), cap, OVERHEAD);
-            let (heads, head_groups) = uid_sets(batch.to_fetch(true), cap, OVERHEAD);
+            let runs = crate::poll::batch::runs;
+            let (full, full_groups) = run_sets(&runs(batch.to_fetch(false)), cap, OVERHEAD);
+            let (heads, head_groups) = run_sets(&runs(batch.to_fetch(true)), cap, OVERHEAD);
             fn request<'r>(ranges: &'r [crate::imap::SeqRange], section: Section<'r>) -> Command<'r> {
                 let body = Some(BodyRequest::peek(section));
                 Command::Fetch { set: SequenceSet::List(ranges), uid: true, items: FetchItems { uid: true, body, ..FetchItems::default() } }
@@ -647,6 +661,196 @@ macro_rules! poll_driver {
             Ok(refused)
         }
 
+        /// Case-insensitive: does `hay` contain `needle`?
+        #[cfg(feature = "imap")]
+        fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+            hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+        }
+
+        /// The streaming pass: every new message in one request, `UID FETCH
+        /// last+1:* (UID RFC822.SIZE INTERNALDATE FLAGS
+        /// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])`. Each
+        /// response brings a message's key items and then its body, which
+        /// is decided on (known, flagged `\Deleted`, or stored and
+        /// committed) as it starts, so the poll costs one round trip
+        /// whatever the number of messages. Committed UIDs are kept as
+        /// runs; at the end (or when the runs are full) the state is saved
+        /// and then they are deleted in one pipelined write.
+        ///
+        /// Used only without size limits or caps (it would otherwise move
+        /// bodies it then skips). A response whose body comes before its
+        /// UID, size or Message-ID (a server free to reorder items) is not
+        /// stored: the pass reports itself incomplete and the cursor stays
+        /// before it, so the batch pass picks it up. Returns whether every
+        /// message was settled.
+        #[cfg(feature = "imap")]
+        #[allow(clippy::too_many_arguments)]
+        $($async)* fn imap_stream_new<T: Rd + Wr, S: Store, const N: usize>(
+            client: &mut ImapClient<'_, T>,
+            store: &mut S,
+            state: &mut SyncState<N>,
+            cursor: &mut ImapCursor,
+            validity: u32,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<bool, PollError<T::Error, S::Error>> {
+            use crate::imap::{BodyRequest, Command, FetchItems, GenericEvent, SeqRange, SequenceSet, Section};
+            use crate::poll::Partial;
+            let policy = plan.policy;
+            let from = cursor.last_uid.saturating_add(1);
+            let items = FetchItems {
+                uid: true,
+                flags: true,
+                size: true,
+                internal_date: true,
+                body: Some(BodyRequest::peek(Section::HeaderFields("MESSAGE-ID"))),
+                ..FetchItems::default()
+            };
+            // The second body item rides in the same command.
+            let cmd = Command::Fetch { set: SequenceSet::Range(SeqRange::from(from)), uid: true, items: FetchItems { second_body: Some(BodyRequest::peek(Section::Full)), ..items } };
+            let mut tags = heapless::Vec::new();
+            client.submit_all(&[cmd], &mut tags)$($await)*?;
+            let fetch_tag = tags.first().copied().unwrap_or(0);
+            // UIDs to delete (committed, or known and due), and committed
+            // ones to flag \Seen (leave mode with set_seen), as runs.
+            let mut doomed: heapless::Vec<(u32, u32), BATCH> = heapless::Vec::new();
+            let mut to_flag: heapless::Vec<(u32, u32), BATCH> = heapless::Vec::new();
+            let mut cur = Partial::default();
+            let (mut in_header, mut open, mut written, mut body_seen) = (false, false, 0u64, false);
+            let mut settled_to = cursor.last_uid;
+            let mut unsettled = false;
+            let mut fetching = true;
+            while fetching {
+                match client.next_event()$($await)*? {
+                    GenericEvent::FetchStart { seq } => {
+                        cur = Partial::new(seq);
+                        (in_header, open, written, body_seen) = (false, false, 0, false);
+                    }
+                    GenericEvent::Uid(u) => cur.uid = u,
+                    GenericEvent::Rfc822Size(n) => cur.size = Some(n),
+                    GenericEvent::InternalDate(d) => cur.date.write(d),
+                    GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
+                    GenericEvent::BodyStart { section, .. } => {
+                        if contains_ci(section, b"HEADER.FIELDS") {
+                            in_header = true;
+                            continue;
+                        }
+                        in_header = false;
+                        if body_seen || cur.uid < from || cur.size.is_none() || unsettled {
+                            // Not ours, a second body, or its key comes later.
+                            if cur.uid == 0 || cur.size.is_none() {
+                                unsettled = true;
+                            }
+                            continue;
+                        }
+                        body_seen = true;
+                        let key = cur.key(validity);
+                        let size = cur.size.unwrap_or(0);
+                        plan.summary.new += 1;
+                        let known = match state.find(key) {
+                            Some(seen) => Some(seen),
+                            None if store.contains(key)$($await)*? => Some(Seen { key, stored_at: policy.now, headers_only: false }),
+                            None => None,
+                        };
+                        if let Some(seen) = known {
+                            plan.summary.skipped += 1;
+                            state.insert_evicting(key, seen.stored_at, seen.headers_only);
+                            progress(Progress::Skipped { id: cur.uid, size });
+                            if plan.delete_seen(&seen) && !push_run(&mut doomed, cur.uid) {
+                                unsettled = true;
+                                continue;
+                            }
+                            settled_to = settled_to.max(cur.uid);
+                        } else if cur.deleted && policy.after_store == AfterStore::Keep {
+                            plan.summary.skipped += 1;
+                            progress(Progress::Skipped { id: cur.uid, size });
+                            settled_to = settled_to.max(cur.uid);
+                        } else {
+                            store.begin(key, size)$($await)*?;
+                            open = true;
+                        }
+                    }
+                    GenericEvent::BodyChunk(chunk) => {
+                        if in_header {
+                            cur.message_id(chunk);
+                        } else if open {
+                            if let Err(err) = store.write(chunk)$($await)* {
+                                let _ = store.abort()$($await)*;
+                                return Err(PollError::Store(err));
+                            }
+                            written += chunk.len() as u64;
+                            progress(Progress::Receiving { id: cur.uid, received: written, size: cur.size.unwrap_or(0) });
+                        }
+                    }
+                    GenericEvent::BodyEnd => in_header = false,
+                    GenericEvent::FetchEnd => {
+                        if open {
+                            open = false;
+                            // Room for its deletion (or flag) first: a
+                            // message that could not be deleted later is
+                            // not stored now.
+                            let deletes = plan.delete_after_store(Fetch::Full);
+                            let list = if deletes { Some(&mut doomed) } else if policy.set_seen { Some(&mut to_flag) } else { None };
+                            if let Some(list) = list {
+                                if !push_run(list, cur.uid) {
+                                    store.abort()$($await)*?;
+                                    unsettled = true;
+                                    continue;
+                                }
+                            }
+                            store.commit()$($await)*?;
+                            plan.stored(written);
+                            state.insert_evicting(cur.key(validity), policy.now, false);
+                            progress(Progress::Stored { id: cur.uid, bytes: written, headers_only: false });
+                            settled_to = settled_to.max(cur.uid);
+                        } else if cur.uid >= from && !body_seen {
+                            // Key items without a body: not settled here.
+                            unsettled = true;
+                        }
+                    }
+                    GenericEvent::Done { tag, .. } if tag == fetch_tag => fetching = false,
+                    GenericEvent::Refused { tag, refusal, .. } if tag == fetch_tag => {
+                        plan.summary.listing_refused = Some(refusal);
+                        unsettled = true;
+                        fetching = false;
+                    }
+                    GenericEvent::Bye { refusal } => return Err(PollError::Mail(Error::Refused(refusal))),
+                    _ => {}
+                }
+            }
+            if open {
+                store.abort()$($await)*?;
+            }
+            // The cursor passes only what was settled, and not past a
+            // message left unsettled (UIDs come in ascending order).
+            if !unsettled {
+                cursor.last_uid = settled_to;
+            }
+            state.set_cursor(*cursor);
+            store.save_state(state)$($await)*?;
+            // After the save: the deletions (and flags) of what is stored.
+            plan.summary.deleted += imap_delete_runs(client, &doomed, policy.after_store)$($await)*?;
+            for &(lo, hi) in doomed.iter() {
+                for id in lo..=hi {
+                    progress(Progress::Deleted { id });
+                }
+            }
+            imap_flag_seen_runs(client, &to_flag)$($await)*?;
+            Ok(!unsettled)
+        }
+
+        /// Adds `uid` (ascending) to a run list; false when it is full.
+        #[cfg(feature = "imap")]
+        fn push_run(runs: &mut heapless::Vec<(u32, u32), BATCH>, uid: u32) -> bool {
+            match runs.last_mut() {
+                Some((_, hi)) if hi.checked_add(1) == Some(uid) => {
+                    *hi = uid;
+                    true
+                }
+                _ => runs.push((uid, uid)).is_ok(),
+            }
+        }
+
         /// Polls one IMAP mailbox: see [the module docs](crate::poll).
         ///
         /// `client` is logged in; the mailbox is SELECTed (EXAMINEd when
@@ -692,13 +896,26 @@ macro_rules! poll_driver {
                 // rescan; keys in the seen set or the store are skipped.
                 _ => ImapCursor { mailbox: mbox, uid_validity: validity, last_uid: 0 },
             };
-            // New messages are looked for in UID windows below UIDNEXT, so
-            // each batch costs what it fetches (UIDs only grow: an empty
-            // window stays empty; its size doubles to cross sparse ranges).
+            // Without size limits or caps, and unless this is a rescan of a
+            // mailbox already polled (a new UIDVALIDITY: its bodies would
+            // mostly be known), every new message comes in one request.
+            let streamable = policy.max_size.is_none()
+                && policy.max_messages.is_none()
+                && policy.max_bytes.is_none()
+                && (cursor.last_uid > 0 || state.seen().is_empty());
+            let mut scan = true;
+            if streamable {
+                let complete = imap_stream_new(client, store, state, &mut cursor, validity, &mut plan, progress)$($await)*?;
+                scan = !complete && plan.summary.listing_refused.is_none();
+            }
+            // Otherwise (or for what the stream left), batches: new
+            // messages are looked for in UID windows below UIDNEXT, so each
+            // batch costs what it fetches (UIDs only grow: an empty window
+            // stays empty; its size doubles to cross sparse ranges).
             let uid_next = ms.uid_next;
             let mut window = WINDOW;
             let mut scan_from = cursor.last_uid.saturating_add(1);
-            loop {
+            while scan {
                 let from = scan_from;
                 let window_end = match uid_next {
                     Some(next) if from.saturating_add(window) < next => Some(from + (window - 1)),
@@ -753,12 +970,12 @@ macro_rules! poll_driver {
                     let _ = dels.push(id);
                 }
                 let how = policy.after_store;
-                plan.summary.deleted += imap_delete_set(client, &dels, if how == AfterStore::Keep { AfterStore::Delete } else { how })$($await)*?;
+                plan.summary.deleted += imap_delete_runs(client, &crate::poll::batch::runs(dels.iter().copied()), how)$($await)*?;
                 for &id in dels.iter() {
                     progress(Progress::Deleted { id });
                 }
                 if policy.set_seen && how == AfterStore::Keep {
-                    imap_flag_seen(client, &batch)$($await)*?;
+                    imap_flag_seen_runs(client, &crate::poll::batch::runs(batch.committed_ids()))$($await)*?;
                 }
                 if fetch_refused.is_some() || batch.stopped() || refused.is_some() {
                     plan.summary.listing_refused = plan.summary.listing_refused.or(fetch_refused);
@@ -774,19 +991,6 @@ macro_rules! poll_driver {
             }
             imap_delete_due(client, mailbox, store, state, cursor, validity, &mut plan, progress)$($await)*?;
             Ok(plan.summary)
-        }
-
-        /// `UID STORE set +FLAGS.SILENT (\Seen)` for a batch's committed
-        /// messages (leave mode with [`Policy::set_seen`]).
-        #[cfg(feature = "imap")]
-        $($async)* fn imap_flag_seen<T: Rd + Wr>(client: &mut ImapClient<'_, T>, batch: &Batch) -> Result<(), Error<T::Error>> {
-            use crate::imap::{SequenceSet, StoreOp};
-            let (ranges, groups) = uid_sets(batch.committed_ids(), client.tx_capacity(), 48);
-            for g in groups.iter() {
-                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
-                client.store(set, true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
-            }
-            Ok(())
         }
 
         /// Messages stored by earlier polls that are due now (delete mode
@@ -853,7 +1057,7 @@ macro_rules! poll_driver {
                         }
                     }
                 }
-                plan.summary.deleted += imap_delete_set(client, &dels, how)$($await)*?;
+                plan.summary.deleted += imap_delete_runs(client, &crate::poll::batch::runs(dels.iter().copied()), how)$($await)*?;
                 for &id in dels.iter() {
                     progress(Progress::Deleted { id });
                 }

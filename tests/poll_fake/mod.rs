@@ -320,6 +320,11 @@ impl Server {
                         id.len()
                     ));
                     self.say_bytes(&id);
+                    // The whole message in the same response when asked.
+                    if items.contains("BODY.PEEK[]") {
+                        self.say(&format!(" BODY[] {{{}}}\r\n", m.bytes.len()));
+                        self.say_bytes(&m.bytes);
+                    }
                     self.say(")\r\n");
                 } else {
                     let header = items.contains("BODY.PEEK[HEADER]");
