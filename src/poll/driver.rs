@@ -240,6 +240,160 @@ macro_rules! poll_driver {
             Ok(())
         }
 
+        /// Swallows a body the streaming pass did not need (a message
+        /// stored before a cut, fetched again).
+        #[cfg(feature = "pop3")]
+        struct Discard;
+
+        #[cfg(feature = "pop3")]
+        impl embedded_io::ErrorType for Discard {
+            type Error = embedded_io::ErrorKind;
+        }
+
+        #[cfg(feature = "pop3")]
+        impl Wr for Discard {
+            $($async)* fn write(&mut self, buf: &[u8]) -> Result<usize, embedded_io::ErrorKind> {
+                Ok(buf.len())
+            }
+
+            $($async)* fn flush(&mut self) -> Result<(), embedded_io::ErrorKind> {
+                Ok(())
+            }
+        }
+
+        /// What a pipelined POP3 command in flight was.
+        #[cfg(feature = "pop3")]
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        enum Step {
+            Uidl,
+            Retr,
+            Dele,
+        }
+
+        /// The POP3 streaming pass (PIPELINING and UIDL offered, no limits
+        /// or caps, and delete mode or an empty seen set): for every
+        /// message `n` of the maildrop, `UIDL n` and `RETR n` go out back
+        /// to back in a window of [`crate::pop3::MAX_IN_FLIGHT`] commands
+        /// topped up as answers arrive, so nothing waits for a listing.
+        /// Each body is committed as it ends; every [`BATCH`] deletions the
+        /// state is saved and their DELEs join the window. A message the
+        /// seen set or the store already holds (stored before a cut) is
+        /// read and dropped, then deleted if due.
+        #[cfg(feature = "pop3")]
+        $($async)* fn pop3_stream<T: Rd + Wr, S: Store, const N: usize>(
+            client: &mut Pop3Client<'_, T>,
+            store: &mut S,
+            state: &mut SyncState<N>,
+            plan: &mut Planner<'_>,
+            progress: &mut dyn FnMut(Progress),
+        ) -> Result<(), PollError<T::Error, S::Error>> {
+            use crate::pop3::{Command, MAX_IN_FLIGHT};
+            let count = client.stat()$($await)*?.count;
+            let now = plan.policy.now;
+            state.begin_listing();
+            let mut queue: heapless::Deque<(Step, u32), MAX_IN_FLIGHT> = heapless::Deque::new();
+            let mut next = 1u32;
+            // To delete once the state is saved, and saved ones whose DELE
+            // is not sent yet.
+            let mut unsaved: heapless::Vec<u32, { 2 * BATCH }> = heapless::Vec::new();
+            let mut saved: heapless::Vec<u32, { 2 * BATCH }> = heapless::Vec::new();
+            let mut current: Option<(MessageKey, Option<Seen>, bool)> = None;
+            loop {
+                let asked_all = next > count && queue.iter().all(|&(s, _)| s == Step::Dele);
+                if saved.is_empty() && (unsaved.len() >= BATCH || (asked_all && !unsaved.is_empty())) {
+                    store.save_state(state)$($await)*?;
+                    core::mem::swap(&mut saved, &mut unsaved);
+                }
+                if queue.len() <= MAX_IN_FLIGHT / 2 {
+                    let room = MAX_IN_FLIGHT - queue.len();
+                    let mut cmds: heapless::Vec<Command<'_>, MAX_IN_FLIGHT> = heapless::Vec::new();
+                    let mut steps: heapless::Vec<(Step, u32), MAX_IN_FLIGHT> = heapless::Vec::new();
+                    let dels = saved.len().min(room);
+                    for &m in saved.iter().take(dels) {
+                        let _ = cmds.push(Command::Dele(m));
+                        let _ = steps.push((Step::Dele, m));
+                    }
+                    saved.rotate_left(dels);
+                    saved.truncate(saved.len() - dels);
+                    while steps.len() + 2 <= room && next <= count {
+                        let _ = cmds.push(Command::Uidl(Some(next)));
+                        let _ = cmds.push(Command::Retr(next));
+                        let _ = steps.push((Step::Uidl, next));
+                        let _ = steps.push((Step::Retr, next));
+                        next += 1;
+                    }
+                    let sent = client.submit_all(&cmds)$($await)*?;
+                    for &st in steps.iter().take(sent) {
+                        let _ = queue.push_back(st);
+                    }
+                }
+                let Some((step, msg)) = queue.pop_front() else { break };
+                match step {
+                    Step::Uidl => {
+                        let id = client.read_unique_id()$($await)*?;
+                        let key = key_of(&[id.as_slice()]);
+                        current = Some(match state.mark(key) {
+                            Some(seen) => (key, Some(seen), false),
+                            // Committed before a cut, seen state not saved.
+                            None if store.contains(key)$($await)*? => (key, Some(Seen { key, stored_at: now, headers_only: false }), true),
+                            None => (key, None, true),
+                        });
+                    }
+                    Step::Retr => {
+                        let Some((key, known, new)) = current.take() else {
+                            return Err(PollError::Mail(Error::Broken));
+                        };
+                        if new {
+                            plan.summary.new += 1;
+                        }
+                        let due = match known {
+                            Some(seen) => {
+                                client.read_body(&mut Discard)$($await)*?;
+                                if new {
+                                    plan.summary.skipped += 1;
+                                    progress(Progress::Skipped { id: msg, size: 0 });
+                                }
+                                if state.insert(key, seen.stored_at, seen.headers_only).is_err() {
+                                    return Err(PollError::SeenSetFull { capacity: N });
+                                }
+                                plan.delete_seen(&seen)
+                            }
+                            None => {
+                                store.begin(key, 0)$($await)*?;
+                                let mut sink = Sink { store: &mut *store, error: None, written: 0, id: msg, size: 0, progress: &mut *progress };
+                                let r = client.read_body(&mut sink)$($await)*;
+                                let (written, serr) = (sink.written, sink.error.take());
+                                if let Err(err) = r {
+                                    let _ = store.abort()$($await)*;
+                                    return Err(body_error(err, serr));
+                                }
+                                store.commit()$($await)*?;
+                                plan.stored(written);
+                                progress(Progress::Stored { id: msg, bytes: written, headers_only: false });
+                                if state.insert(key, now, false).is_err() {
+                                    return Err(PollError::SeenSetFull { capacity: N });
+                                }
+                                plan.delete_after_store(Fetch::Full)
+                            }
+                        };
+                        if due && unsaved.push(msg).is_err() {
+                            return Err(PollError::Mail(Error::Broken));
+                        }
+                    }
+                    Step::Dele => {
+                        client.read_status()$($await)*?;
+                        plan.summary.deleted += 1;
+                        progress(Progress::Deleted { id: msg });
+                    }
+                }
+            }
+            // Every message was listed (UIDL n): entries of messages gone
+            // from the server are dropped.
+            state.prune_unmarked();
+            store.save_state(state)$($await)*?;
+            Ok(())
+        }
+
         /// Polls a POP3 maildrop: see [the module docs](crate::poll).
         ///
         /// `client` is logged in (TRANSACTION state). The sync state is
@@ -276,6 +430,22 @@ macro_rules! poll_driver {
                 Some(_) => Some(client.stat()$($await)*?.size),
                 None => None,
             };
+            // Without limits or caps, and when nothing known needs to be
+            // skipped without fetching (delete mode, or a first poll), every
+            // message streams in one window; otherwise passes of batches.
+            let streamable = client.caps().pipelining
+                && client.caps().uidl
+                && policy.max_size.is_none()
+                && policy.max_messages.is_none()
+                && policy.max_bytes.is_none()
+                && policy.quota_guard.is_none()
+                && policy.delete_older_than.is_none()
+                && (policy.after_store != AfterStore::Keep || state.seen().is_empty());
+            if streamable {
+                pop3_stream(&mut client, store, state, &mut plan, progress)$($await)*?;
+                let transport = client.quit()$($await)*?;
+                return Ok((plan.summary, transport));
+            }
             let mut first = true;
             // Message numbers are stable within a session: each pass
             // looks only past the new messages handled by earlier ones.

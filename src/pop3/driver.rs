@@ -231,6 +231,12 @@ macro_rules! pop3_client {
             /// `LIST n`: the size of one message.
             pub $($async)* fn list_one(&mut self, msg: u32) -> Result<u64, Error<T::Error>> {
                 self.send(&Command::List(Some(msg)))$($await)*?;
+                self.read_size()$($await)*
+            }
+
+            /// Reads the answer of a pipelined `LIST n` (the oldest command
+            /// in flight): the message's size.
+            pub $($async)* fn read_size(&mut self) -> Result<u64, Error<T::Error>> {
                 match self.next_event()$($await)*? {
                     Event::Listing { size, .. } => Ok(size),
                     Event::Refused(r) => Err(Error::Refused(r)),
@@ -256,6 +262,12 @@ macro_rules! pop3_client {
             /// [`MAX_UID_LEN`] bytes; a longer one is `BufferTooSmall`).
             pub $($async)* fn uidl_one(&mut self, msg: u32) -> Result<UniqueId, Error<T::Error>> {
                 self.send(&Command::Uidl(Some(msg)))$($await)*?;
+                self.read_unique_id()$($await)*
+            }
+
+            /// Reads the answer of a pipelined `UIDL n` (the oldest command
+            /// in flight): the message's unique id.
+            pub $($async)* fn read_unique_id(&mut self) -> Result<UniqueId, Error<T::Error>> {
                 match self.next_event()$($await)*? {
                     Event::UniqueId { uid, .. } => UniqueId::from_slice(uid).map_err(|_| {
                         Error::BufferTooSmall {
