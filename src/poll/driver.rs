@@ -305,27 +305,31 @@ macro_rules! poll_driver {
                     core::mem::swap(&mut saved, &mut unsaved);
                 }
                 if queue.len() <= MAX_IN_FLIGHT / 2 {
+                    // DELEs first, then `UIDL n` + `RETR n` pairs, made on
+                    // the fly and coalesced into as few writes as fit.
                     let room = MAX_IN_FLIGHT - queue.len();
-                    let mut cmds: heapless::Vec<Command<'_>, MAX_IN_FLIGHT> = heapless::Vec::new();
-                    let mut steps: heapless::Vec<(Step, u32), MAX_IN_FLIGHT> = heapless::Vec::new();
                     let dels = saved.len().min(room);
-                    for &m in saved.iter().take(dels) {
-                        let _ = cmds.push(Command::Dele(m));
-                        let _ = steps.push((Step::Dele, m));
+                    let left = count.saturating_sub(next.saturating_sub(1)) as usize;
+                    let pairs = ((room - dels) / 2).min(left) as u32;
+                    let first = next;
+                    let cmds = saved
+                        .iter()
+                        .take(dels)
+                        .map(|&m| Command::Dele(m))
+                        .chain((first..first + pairs).flat_map(|n| [Command::Uidl(Some(n)), Command::Retr(n)]));
+                    let sent = client.submit_iter(cmds)$($await)*?;
+                    for &m in saved.iter().take(dels.min(sent)) {
+                        let _ = queue.push_back((Step::Dele, m));
                     }
-                    saved.rotate_left(dels);
-                    saved.truncate(saved.len() - dels);
-                    while steps.len() + 2 <= room && next <= count {
-                        let _ = cmds.push(Command::Uidl(Some(next)));
-                        let _ = cmds.push(Command::Retr(next));
-                        let _ = steps.push((Step::Uidl, next));
-                        let _ = steps.push((Step::Retr, next));
-                        next += 1;
+                    let sent_pairs = (sent.saturating_sub(dels) / 2) as u32;
+                    for n in first..first + sent_pairs {
+                        let _ = queue.push_back((Step::Uidl, n));
+                        let _ = queue.push_back((Step::Retr, n));
                     }
-                    let sent = client.submit_all(&cmds)$($await)*?;
-                    for &st in steps.iter().take(sent) {
-                        let _ = queue.push_back(st);
-                    }
+                    next = first + sent_pairs;
+                    let done = dels.min(sent);
+                    saved.rotate_left(done);
+                    saved.truncate(saved.len() - done);
                 }
                 let Some((step, msg)) = queue.pop_front() else { break };
                 match step {
@@ -597,9 +601,9 @@ macro_rules! poll_driver {
                 body: Some(BodyRequest::peek(Section::HeaderFields("MESSAGE-ID"))),
                 ..FetchItems::default()
             };
-            // Twice the batch: room for the parts of a batch's messages
-            // before the lowest UIDs are picked.
-            let mut parts: heapless::Vec<Partial, { 2 * BATCH }> = heapless::Vec::new();
+            // A little more than a batch: room for parts of messages a
+            // server splits over responses before the lowest UIDs are picked.
+            let mut parts: heapless::Vec<Partial, { BATCH + 8 }> = heapless::Vec::new();
             let mut more = false;
             let mut cur = Partial::default();
             let result = client

@@ -305,6 +305,12 @@ macro_rules! pop3_client {
             /// fewer when the in-flight limit ([`crate::pop3::MAX_IN_FLIGHT`])
             /// was reached.
             pub $($async)* fn submit_all(&mut self, cmds: &[Command<'_>]) -> Result<usize, Error<T::Error>> {
+                self.submit_iter(cmds.iter().copied())$($await)*
+            }
+
+            /// [`Self::submit_all`] for commands made on the fly (no array
+            /// of them in RAM).
+            pub $($async)* fn submit_iter<'c>(&mut self, cmds: impl IntoIterator<Item = Command<'c>>) -> Result<usize, Error<T::Error>> {
                 let mut used = 0;
                 let mut sent = 0;
                 for cmd in cmds {
@@ -312,12 +318,12 @@ macro_rules! pop3_client {
                         break;
                     }
                     let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
-                    let n = match self.session.encode(cmd, out) {
+                    let n = match self.session.encode(&cmd, out) {
                         Ok(n) => n,
                         Err(Error::BufferTooSmall { .. }) if used > 0 => {
                             self.write_tx(used)$($await)*?;
                             used = 0;
-                            self.session.encode(cmd, self.link.tx).map_err(Error::widen)?
+                            self.session.encode(&cmd, self.link.tx).map_err(Error::widen)?
                         }
                         Err(e) => {
                             if used > 0 {
@@ -360,12 +366,8 @@ macro_rules! pop3_client {
                 let mut first_err = None;
                 let cap = if self.session.capabilities().pipelining { crate::pop3::MAX_IN_FLIGHT } else { 1 };
                 for chunk in msgs.chunks(cap) {
-                    let mut cmds: heapless::Vec<Command<'_>, { crate::pop3::MAX_IN_FLIGHT }> = heapless::Vec::new();
-                    for &m in chunk {
-                        let _ = cmds.push(Command::Dele(m));
-                    }
                     // All of the chunk goes out before any answer is read.
-                    let sent = self.submit_all(&cmds)$($await)*?;
+                    let sent = self.submit_iter(chunk.iter().map(|&m| Command::Dele(m)))$($await)*?;
                     for _ in 0..sent {
                         if let Err(e) = self.finish_ok()$($await)* {
                             if !e.is_recoverable() {
