@@ -22,6 +22,18 @@ fn pop3_poll(
     pop3_poll_on(Proto::Pop3, mbox, store, policy, cut, asynch)
 }
 
+/// The same against a POP3 server that offers PIPELINING: the poll reads
+/// CAPA and streams (UIDL n + RETR n in a window) where it may.
+fn pop3_pipelining_poll(
+    mbox: &Shared,
+    store: &mut Mem,
+    policy: &Policy<'_>,
+    cut: Option<usize>,
+    asynch: bool,
+) -> Result<usize, String> {
+    pop3_poll_on(Proto::Pop3Pipelining, mbox, store, policy, cut, asynch)
+}
+
 /// The same against a POP3 server that refuses UIDL.
 fn pop3_no_uidl_poll(
     mbox: &Shared,
@@ -49,6 +61,9 @@ fn pop3_poll_on(
             let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx)
                 .await
                 .map_err(|e| e.to_string())?;
+            if proto == Proto::Pop3Pipelining {
+                c.capabilities().await.map_err(|e| e.to_string())?;
+            }
             c.login("u", "p").await.map_err(|e| e.to_string())?;
             let (_, s) = poll::asynch::pop3(c, &mut *store, &mut state, policy, |_| {})
                 .await
@@ -58,6 +73,9 @@ fn pop3_poll_on(
     } else {
         let mut c = embedded_mail::pop3::Client::connect(server, &mut rx, &mut tx)
             .map_err(|e| e.to_string())?;
+        if proto == Proto::Pop3Pipelining {
+            c.capabilities().map_err(|e| e.to_string())?;
+        }
         c.login("u", "p").map_err(|e| e.to_string())?;
         let (_, s) = poll::pop3(c, store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;
         Ok(s.traffic)
@@ -193,6 +211,23 @@ fn pop3_delete_mode_cut_at_every_byte() {
 }
 
 #[test]
+fn pop3_streaming_delete_mode_cut_at_every_byte() {
+    every_cut(
+        pop3_pipelining_poll,
+        Policy {
+            after_store: AfterStore::Delete,
+            ..Policy::default()
+        },
+        false,
+    );
+}
+
+#[test]
+fn pop3_streaming_first_poll_leave_mode_cut_at_every_byte() {
+    every_cut(pop3_pipelining_poll, Policy::default(), true);
+}
+
+#[test]
 fn pop3_leave_mode_cut_at_every_byte() {
     every_cut(pop3_poll, Policy::default(), true);
 }
@@ -206,6 +241,33 @@ fn imap_delete_mode_cut_at_every_byte() {
             ..Policy::default()
         },
         false,
+    );
+}
+
+/// With a size limit the IMAP poll lists, then fetches a batch's bodies in
+/// one request and deletes them in one write (the batch path).
+#[test]
+fn imap_batches_delete_mode_cut_at_every_byte() {
+    every_cut(
+        imap_poll,
+        Policy {
+            after_store: AfterStore::Delete,
+            max_size: Some(1 << 20),
+            ..Policy::default()
+        },
+        false,
+    );
+}
+
+#[test]
+fn imap_batches_leave_mode_cut_at_every_byte() {
+    every_cut(
+        imap_poll,
+        Policy {
+            max_size: Some(1 << 20),
+            ..Policy::default()
+        },
+        true,
     );
 }
 

@@ -77,6 +77,8 @@ pub enum Proto {
     Pop3,
     /// POP3 that refuses UIDL (and does not list it in CAPA).
     Pop3NoUidl,
+    /// POP3 that offers PIPELINING (the poll's streaming pass).
+    Pop3Pipelining,
     Imap,
 }
 
@@ -108,7 +110,9 @@ impl Server {
             selected: false,
         };
         match proto {
-            Proto::Pop3 | Proto::Pop3NoUidl => s.say("+OK fake pop3 ready\r\n"),
+            Proto::Pop3 | Proto::Pop3NoUidl | Proto::Pop3Pipelining => {
+                s.say("+OK fake pop3 ready\r\n")
+            }
             Proto::Imap => s.say("* OK [CAPABILITY IMAP4rev1 UIDPLUS MOVE] fake imap\r\n"),
         }
         s
@@ -151,7 +155,7 @@ impl Server {
                 let line = std::mem::take(&mut self.line);
                 let text = String::from_utf8_lossy(&line).trim_end().to_string();
                 match self.proto {
-                    Proto::Pop3 | Proto::Pop3NoUidl => self.pop3(&text),
+                    Proto::Pop3 | Proto::Pop3NoUidl | Proto::Pop3Pipelining => self.pop3(&text),
                     Proto::Imap => self.imap(&text),
                 }
             }
@@ -182,6 +186,9 @@ impl Server {
             "USER" | "PASS" | "NOOP" => self.say("+OK\r\n"),
             "CAPA" if self.proto == Proto::Pop3NoUidl => self.say("+OK\r\nTOP\r\nUSER\r\n.\r\n"),
             "UIDL" if self.proto == Proto::Pop3NoUidl => self.say("-ERR no UIDL here\r\n"),
+            "CAPA" if self.proto == Proto::Pop3Pipelining => {
+                self.say("+OK\r\nUIDL\r\nTOP\r\nUSER\r\nPIPELINING\r\n.\r\n")
+            }
             "CAPA" => self.say("+OK\r\nUIDL\r\nTOP\r\nUSER\r\n.\r\n"),
             "STAT" => {
                 let (mut c, mut s) = (0, 0);
