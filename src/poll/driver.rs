@@ -265,9 +265,9 @@ macro_rules! poll_driver {
         #[cfg(feature = "pop3")]
         #[derive(Clone, Copy, PartialEq, Eq)]
         enum Step {
-            Uidl,
-            Retr,
-            Dele,
+            Uidl = 0,
+            Retr = 1,
+            Dele = 2,
         }
 
         /// The POP3 streaming pass (PIPELINING and UIDL offered, no limits
@@ -288,10 +288,16 @@ macro_rules! poll_driver {
             progress: &mut dyn FnMut(Progress),
         ) -> Result<(), PollError<T::Error, S::Error>> {
             use crate::pop3::{Command, MAX_IN_FLIGHT};
-            let count = client.stat()$($await)*?.count;
+            // Message numbers share a word with the step (30 bits: a
+            // billion messages).
+            let count = client.stat()$($await)*?.count.min((1 << 30) - 1);
             let now = plan.policy.now;
             state.begin_listing();
-            let mut queue: heapless::Deque<(Step, u32), MAX_IN_FLIGHT> = heapless::Deque::new();
+            // What is in flight, in order: a message number with its step
+            // in the top two bits (4 bytes an entry).
+            let mut queue: heapless::Deque<u32, MAX_IN_FLIGHT> = heapless::Deque::new();
+            const STEP_SHIFT: u32 = 30;
+            let pack = |step: Step, msg: u32| (step as u32) << STEP_SHIFT | (msg & ((1 << STEP_SHIFT) - 1));
             let mut next = 1u32;
             // To delete once the state is saved, and saved ones whose DELE
             // is not sent yet.
@@ -299,7 +305,7 @@ macro_rules! poll_driver {
             let mut saved: heapless::Vec<u32, { 2 * BATCH }> = heapless::Vec::new();
             let mut current: Option<(MessageKey, Option<Seen>, bool)> = None;
             loop {
-                let asked_all = next > count && queue.iter().all(|&(s, _)| s == Step::Dele);
+                let asked_all = next > count && queue.iter().all(|&e| e >> STEP_SHIFT == Step::Dele as u32);
                 if saved.is_empty() && (unsaved.len() >= BATCH || (asked_all && !unsaved.is_empty())) {
                     store.save_state(state)$($await)*?;
                     core::mem::swap(&mut saved, &mut unsaved);
@@ -319,21 +325,22 @@ macro_rules! poll_driver {
                         .chain((first..first + pairs).flat_map(|n| [Command::Uidl(Some(n)), Command::Retr(n)]));
                     let sent = client.submit_iter(cmds)$($await)*?;
                     for &m in saved.iter().take(dels.min(sent)) {
-                        let _ = queue.push_back((Step::Dele, m));
+                        let _ = queue.push_back(pack(Step::Dele, m));
                     }
                     let sent_pairs = (sent.saturating_sub(dels) / 2) as u32;
                     for n in first..first + sent_pairs {
-                        let _ = queue.push_back((Step::Uidl, n));
-                        let _ = queue.push_back((Step::Retr, n));
+                        let _ = queue.push_back(pack(Step::Uidl, n));
+                        let _ = queue.push_back(pack(Step::Retr, n));
                     }
                     next = first + sent_pairs;
                     let done = dels.min(sent);
                     saved.rotate_left(done);
                     saved.truncate(saved.len() - done);
                 }
-                let Some((step, msg)) = queue.pop_front() else { break };
-                match step {
-                    Step::Uidl => {
+                let Some(entry) = queue.pop_front() else { break };
+                let msg = entry & ((1 << STEP_SHIFT) - 1);
+                match entry >> STEP_SHIFT {
+                    s if s == Step::Uidl as u32 => {
                         let id = client.read_unique_id()$($await)*?;
                         let key = key_of(&[id.as_slice()]);
                         current = Some(match state.mark(key) {
@@ -343,7 +350,7 @@ macro_rules! poll_driver {
                             None => (key, None, true),
                         });
                     }
-                    Step::Retr => {
+                    s if s == Step::Retr as u32 => {
                         let Some((key, known, new)) = current.take() else {
                             return Err(PollError::Mail(Error::Broken));
                         };
@@ -384,7 +391,7 @@ macro_rules! poll_driver {
                             return Err(PollError::Mail(Error::Broken));
                         }
                     }
-                    Step::Dele => {
+                    _ => {
                         client.read_status()$($await)*?;
                         plan.summary.deleted += 1;
                         progress(Progress::Deleted { id: msg });

@@ -11,7 +11,7 @@ use heapless::{Deque, Vec};
 use md5::{Digest, Md5};
 
 /// How many commands may await their responses at once (pipelining).
-pub const MAX_IN_FLIGHT: usize = 64;
+pub const MAX_IN_FLIGHT: usize = 128;
 
 /// Longest APOP timestamp kept from the greeting.
 const MAX_APOP_STAMP: usize = 128;
