@@ -287,6 +287,9 @@ impl Batch {
     }
 }
 
+// Run indexes are kept in bytes.
+const _: () = assert!(BATCH < 256);
+
 /// Ascending ids as runs of consecutive ones, `(first, last)`.
 pub fn runs(ids: impl Iterator<Item = u32>) -> Vec<(u32, u32), BATCH> {
     let mut out: Vec<(u32, u32), BATCH> = Vec::new();
@@ -305,17 +308,19 @@ pub fn runs(ids: impl Iterator<Item = u32>) -> Vec<(u32, u32), BATCH> {
 /// Groups runs so that each group's IMAP set text (`1:5,9,12:14`) is at
 /// most `budget` bytes (one run per group at least): the index ranges
 /// into `runs`, one command each.
-pub fn set_groups(runs: &[(u32, u32)], budget: usize) -> Vec<core::ops::Range<usize>, BATCH> {
+pub fn set_groups(runs: &[(u32, u32)], budget: usize) -> Vec<core::ops::Range<u8>, BATCH> {
     fn digits(n: u32) -> usize {
         n.checked_ilog10().map_or(1, |d| d as usize + 1)
     }
-    let mut out: Vec<core::ops::Range<usize>, BATCH> = Vec::new();
+    // At most BATCH (< 256) runs: indexes fit a byte.
+    let idx = |i: usize| u8::try_from(i).unwrap_or(u8::MAX);
+    let mut out: Vec<core::ops::Range<u8>, BATCH> = Vec::new();
     let (mut start, mut len) = (0, 0);
     for (i, &(a, b)) in runs.iter().enumerate() {
         let text = digits(a) + if a == b { 0 } else { 1 + digits(b) };
         let add = if i == start { text } else { 1 + text };
         if i > start && len + add > budget {
-            let _ = out.push(start..i);
+            let _ = out.push(idx(start)..idx(i));
             start = i;
             len = text;
         } else {
@@ -323,7 +328,7 @@ pub fn set_groups(runs: &[(u32, u32)], budget: usize) -> Vec<core::ops::Range<us
         }
     }
     if start < runs.len() {
-        let _ = out.push(start..runs.len());
+        let _ = out.push(idx(start)..idx(runs.len()));
     }
     out
 }

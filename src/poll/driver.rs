@@ -618,7 +618,7 @@ macro_rules! poll_driver {
                     GenericEvent::FetchStart { seq } => cur = Partial::new(seq),
                     GenericEvent::Uid(u) => cur.uid = u,
                     GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
-                    GenericEvent::Rfc822Size(s) => cur.size = Some(s),
+                    GenericEvent::Rfc822Size(s) => cur.size = Some(u32::try_from(s).unwrap_or(u32::MAX)),
                     GenericEvent::InternalDate(d) => cur.date.write(d),
                     GenericEvent::BodyChunk(b) => cur.message_id(b),
                     GenericEvent::FetchEnd => {
@@ -647,7 +647,7 @@ macro_rules! poll_driver {
                 let c = Listed {
                     id: p.uid,
                     seq: p.seq,
-                    size: p.size.unwrap_or(0),
+                    size: u64::from(p.size.unwrap_or(0)),
                     key: p.key(validity),
                     flagged_deleted: p.deleted,
                 };
@@ -674,7 +674,7 @@ macro_rules! poll_driver {
             runs: &[(u32, u32)],
             tx_capacity: usize,
             overhead: usize,
-        ) -> (heapless::Vec<crate::imap::SeqRange, BATCH>, heapless::Vec<core::ops::Range<usize>, BATCH>) {
+        ) -> (heapless::Vec<crate::imap::SeqRange, BATCH>, heapless::Vec<core::ops::Range<u8>, BATCH>) {
             use crate::imap::SeqRange;
             let groups = crate::poll::batch::set_groups(runs, tx_capacity.saturating_sub(overhead));
             let ranges = runs
@@ -703,7 +703,7 @@ macro_rules! poll_driver {
             };
             let (ranges, groups) = run_sets(runs, client.tx_capacity(), overhead);
             for g in groups.iter() {
-                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
+                let set = SequenceSet::List(ranges.get(usize::from(g.start)..usize::from(g.end)).unwrap_or(&[]));
                 if let AfterStore::MoveTo(folder) = after {
                     client.move_uids(set, folder)$($await)*?;
                     continue;
@@ -725,7 +725,7 @@ macro_rules! poll_driver {
             use crate::imap::{SequenceSet, StoreOp};
             let (ranges, groups) = run_sets(runs, client.tx_capacity(), 48);
             for g in groups.iter() {
-                let set = SequenceSet::List(ranges.get(g.clone()).unwrap_or(&[]));
+                let set = SequenceSet::List(ranges.get(usize::from(g.start)..usize::from(g.end)).unwrap_or(&[]));
                 client.store(set, true, StoreOp::Add, true, &["\\Seen"], |_| {})$($await)*?;
             }
             Ok(())
@@ -763,7 +763,7 @@ macro_rules! poll_driver {
             let parts = full_groups.iter().map(|g| (&full, g, Section::Full))
                 .chain(head_groups.iter().map(|g| (&heads, g, Section::Header)));
             for (ranges, g, section) in parts {
-                if let Some(r) = ranges.get(g.clone()) {
+                if let Some(r) = ranges.get(usize::from(g.start)..usize::from(g.end)) {
                     if cmds.push(request(r, section)).is_err() {
                         return Err(PollError::Mail(Error::BufferTooSmall { needed: OVERHEAD + 24, available: cap }));
                     }
@@ -908,7 +908,7 @@ macro_rules! poll_driver {
                         (in_header, open, written, body_seen) = (false, false, 0, false);
                     }
                     GenericEvent::Uid(u) => cur.uid = u,
-                    GenericEvent::Rfc822Size(n) => cur.size = Some(n),
+                    GenericEvent::Rfc822Size(n) => cur.size = Some(u32::try_from(n).unwrap_or(u32::MAX)),
                     GenericEvent::InternalDate(d) => cur.date.write(d),
                     GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
                     GenericEvent::BodyStart { section, .. } => {
@@ -926,7 +926,7 @@ macro_rules! poll_driver {
                         }
                         body_seen = true;
                         let key = cur.key(validity);
-                        let size = cur.size.unwrap_or(0);
+                        let size = u64::from(cur.size.unwrap_or(0));
                         plan.summary.new += 1;
                         let known = match state.find(key) {
                             Some(seen) => Some(seen),
@@ -960,7 +960,7 @@ macro_rules! poll_driver {
                                 return Err(PollError::Store(err));
                             }
                             written += chunk.len() as u64;
-                            progress(Progress::Receiving { id: cur.uid, received: written, size: cur.size.unwrap_or(0) });
+                            progress(Progress::Receiving { id: cur.uid, received: written, size: u64::from(cur.size.unwrap_or(0)) });
                         }
                     }
                     GenericEvent::BodyEnd => in_header = false,

@@ -362,11 +362,12 @@ impl<'a> Planner<'a> {
 pub(crate) struct Partial {
     pub(crate) seq: u32,
     pub(crate) uid: u32,
-    pub(crate) size: Option<u64>,
+    /// RFC822.SIZE (an IMAP number: 32 bits).
+    pub(crate) size: Option<u32>,
     pub(crate) deleted: bool,
     pub(crate) date: Fnv,
     id: Fnv,
-    id_len: usize,
+    id_len: u32,
 }
 
 #[cfg(feature = "imap")]
@@ -384,7 +385,10 @@ impl Partial {
     /// Bytes of the Message-ID header field's literal.
     pub(crate) fn message_id(&mut self, bytes: &[u8]) {
         self.id.write(bytes);
-        self.id_len += bytes.iter().filter(|c| !c.is_ascii_whitespace()).count();
+        let visible = bytes.iter().filter(|c| !c.is_ascii_whitespace()).count();
+        self.id_len = self
+            .id_len
+            .saturating_add(u32::try_from(visible).unwrap_or(u32::MAX));
     }
 
     /// Takes what `other` (a later response for the same message) knows.
@@ -411,7 +415,7 @@ impl Partial {
         if self.id_len > 0 {
             let mut k = self.id;
             k.write(&self.date.finish().to_le_bytes());
-            k.write(&self.size.unwrap_or(0).to_le_bytes());
+            k.write(&u64::from(self.size.unwrap_or(0)).to_le_bytes());
             k.finish()
         } else {
             crate::store::key_of(&[
