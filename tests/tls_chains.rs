@@ -7,6 +7,9 @@
 //! Run with `cargo test --features std,tls,tls-rsa,tls-p384 --test tls_chains`.
 #![cfg(all(feature = "std", feature = "tls-rsa", feature = "tls-p384"))]
 
+mod common;
+
+use common::OsRng;
 use embedded_io::Write as _;
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::tls::{self, NoClock, TlsBuffers, TlsClock, TlsSettings};
@@ -110,28 +113,6 @@ impl Drop for Server {
     }
 }
 
-/// A test RNG from the kernel.
-struct OsRng(std::fs::File);
-impl rand_core::RngCore for OsRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.read_exact(dest).expect("reading /dev/urandom");
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for OsRng {}
-fn rng() -> OsRng {
-    OsRng(std::fs::File::open("/dev/urandom").unwrap())
-}
-
 /// A clock that reads the host's time.
 struct HostClock;
 impl TlsClock for HostClock {
@@ -165,7 +146,7 @@ fn run<C: TlsClock>(case: &str, settings: &TlsSettings<'_, C>) -> Result<(), Err
         server.connect(),
         TlsBuffers::new(&mut rd, &mut wr),
         settings,
-        rng(),
+        OsRng::new(),
     )?;
     stream.write_all(b"embedded-mail\n").unwrap();
     stream.flush().unwrap();

@@ -7,14 +7,13 @@
 mod common;
 mod script;
 
-use common::{dovecot, READER};
+use common::{dovecot, OsRng, READER};
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{BodyRequest, Section, State as ImapState};
 use embedded_mail::pop3::State as Pop3State;
 use embedded_mail::tls::{self, TlsBuffers, TlsError, TlsMode, TlsSettings};
 use embedded_mail::Error;
 use script::{block_on, Sink};
-use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,32 +23,6 @@ use std::time::Duration;
 /// Messages up to this size are fetched (the 5 MiB one is covered by the
 /// plain-text tests; over TLS in a debug build it only costs time).
 const FETCH_LIMIT: usize = 256 * 1024;
-
-/// A CSPRNG for the tests: the kernel's.
-struct OsRng(std::fs::File);
-
-impl OsRng {
-    fn new() -> Self {
-        OsRng(std::fs::File::open("/dev/urandom").expect("/dev/urandom"))
-    }
-}
-
-impl rand_core::RngCore for OsRng {
-    fn next_u32(&mut self) -> u32 {
-        rand_core::impls::next_u32_via_fill(self)
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand_core::impls::next_u64_via_fill(self)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.0.read_exact(dest).expect("reading /dev/urandom");
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-impl rand_core::CryptoRng for OsRng {}
 
 fn tcp(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).expect("connect to Dovecot");

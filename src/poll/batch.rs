@@ -290,17 +290,24 @@ impl Batch {
 // Run indexes are kept in bytes.
 const _: () = assert!(BATCH < 256);
 
-/// Ascending ids as runs of consecutive ones, `(first, last)`.
+/// Adds `id` (ascending) to a list of runs `(first, last)`; false when a
+/// new run is needed and the list is full.
+pub fn push_run(runs: &mut Vec<(u32, u32), BATCH>, id: u32) -> bool {
+    match runs.last_mut() {
+        Some((_, last)) if last.checked_add(1) == Some(id) => {
+            *last = id;
+            true
+        }
+        _ => runs.push((id, id)).is_ok(),
+    }
+}
+
+/// Ascending ids as runs of consecutive ones, `(first, last)`. Batches
+/// hold at most BATCH ids, so there is room for each run.
 pub fn runs(ids: impl Iterator<Item = u32>) -> Vec<(u32, u32), BATCH> {
     let mut out: Vec<(u32, u32), BATCH> = Vec::new();
     for id in ids {
-        match out.last_mut() {
-            Some((_, last)) if last.checked_add(1) == Some(id) => *last = id,
-            // Batches hold at most BATCH ids: there is room for each run.
-            _ => {
-                let _ = out.push((id, id));
-            }
-        }
+        push_run(&mut out, id);
     }
     out
 }

@@ -615,11 +615,8 @@ macro_rules! poll_driver {
             let mut cur = Partial::default();
             let result = client
                 .fetch(set, true, items, |e| match e {
+                    _ if cur.item(&e) => {}
                     GenericEvent::FetchStart { seq } => cur = Partial::new(seq),
-                    GenericEvent::Uid(u) => cur.uid = u,
-                    GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
-                    GenericEvent::Rfc822Size(s) => cur.size = Some(u32::try_from(s).unwrap_or(u32::MAX)),
-                    GenericEvent::InternalDate(d) => cur.date.write(d),
                     GenericEvent::BodyChunk(b) => cur.message_id(b),
                     GenericEvent::FetchEnd => {
                         if let Some(p) = parts.iter_mut().find(|p| p.seq == cur.seq) {
@@ -657,14 +654,6 @@ macro_rules! poll_driver {
                 }
             }
             Ok((out, more, refusal))
-        }
-
-        /// True if a FLAGS list holds `\Deleted`.
-        #[cfg(feature = "imap")]
-        fn has_deleted_flag(flags: &[u8]) -> bool {
-            flags
-                .split(|&b| b == b' ' || b == b'(' || b == b')')
-                .any(|f| f.eq_ignore_ascii_case(b"\\Deleted"))
         }
 
         /// Runs of UIDs as IMAP ranges, and the groups of them that fit
@@ -903,14 +892,11 @@ macro_rules! poll_driver {
             let mut fetching = true;
             while fetching {
                 match client.next_event()$($await)*? {
+                    ev if cur.item(&ev) => {}
                     GenericEvent::FetchStart { seq } => {
                         cur = Partial::new(seq);
                         (in_header, open, written, body_seen) = (false, false, 0, false);
                     }
-                    GenericEvent::Uid(u) => cur.uid = u,
-                    GenericEvent::Rfc822Size(n) => cur.size = Some(u32::try_from(n).unwrap_or(u32::MAX)),
-                    GenericEvent::InternalDate(d) => cur.date.write(d),
-                    GenericEvent::Flags(f) => cur.deleted |= has_deleted_flag(f),
                     GenericEvent::BodyStart { section, .. } => {
                         if contains_ci(section, b"HEADER.FIELDS") {
                             in_header = true;
@@ -937,7 +923,7 @@ macro_rules! poll_driver {
                             plan.summary.skipped += 1;
                             state.insert_evicting(key, seen.stored_at, seen.headers_only);
                             progress(Progress::Skipped { id: cur.uid, size });
-                            if plan.delete_seen(&seen) && !push_run(&mut doomed, cur.uid) {
+                            if plan.delete_seen(&seen) && !crate::poll::batch::push_run(&mut doomed, cur.uid) {
                                 unsettled = true;
                                 continue;
                             }
@@ -973,7 +959,7 @@ macro_rules! poll_driver {
                             let deletes = plan.delete_after_store(Fetch::Full);
                             let list = if deletes { Some(&mut doomed) } else if policy.set_seen { Some(&mut to_flag) } else { None };
                             if let Some(list) = list {
-                                if !push_run(list, cur.uid) {
+                                if !crate::poll::batch::push_run(list, cur.uid) {
                                     store.abort()$($await)*?;
                                     unsettled = true;
                                     continue;
@@ -1020,17 +1006,6 @@ macro_rules! poll_driver {
             Ok(!unsettled)
         }
 
-        /// Adds `uid` (ascending) to a run list; false when it is full.
-        #[cfg(feature = "imap")]
-        fn push_run(runs: &mut heapless::Vec<(u32, u32), BATCH>, uid: u32) -> bool {
-            match runs.last_mut() {
-                Some((_, hi)) if hi.checked_add(1) == Some(uid) => {
-                    *hi = uid;
-                    true
-                }
-                _ => runs.push((uid, uid)).is_ok(),
-            }
-        }
 
         /// Polls one IMAP mailbox: see [the module docs](crate::poll).
         ///

@@ -382,6 +382,27 @@ impl Partial {
         }
     }
 
+    /// Takes one of a FETCH response's key items (UID, RFC822.SIZE,
+    /// INTERNALDATE, FLAGS); false for any other event. The listing and
+    /// the streaming pass both read their items here.
+    pub(crate) fn item<B: AsRef<[u8]>>(&mut self, ev: &crate::imap::GenericEvent<B>) -> bool {
+        use crate::imap::GenericEvent as E;
+        match ev {
+            E::Uid(u) => self.uid = *u,
+            // An IMAP number is 32 bits.
+            E::Rfc822Size(n) => self.size = Some(u32::try_from(*n).unwrap_or(u32::MAX)),
+            E::InternalDate(d) => self.date.write(d.as_ref()),
+            E::Flags(f) => {
+                self.deleted |= f
+                    .as_ref()
+                    .split(|&b| b == b' ' || b == b'(' || b == b')')
+                    .any(|f| f.eq_ignore_ascii_case(b"\\Deleted"))
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// Bytes of the Message-ID header field's literal.
     pub(crate) fn message_id(&mut self, bytes: &[u8]) {
         self.id.write(bytes);

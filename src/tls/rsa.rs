@@ -278,6 +278,24 @@ fn digest(hash: Hash, parts: &[&[u8]], out: &mut [u8; 64]) -> usize {
     }
 }
 
+/// What both verifications start with: the signature opened with the
+/// key (`s^e mod n` as big-endian bytes, and the modulus bits) and the
+/// message's digest with its length.
+type Opened<'o> = (&'o mut [u8], usize, [u8; 64], usize);
+
+fn open<'o>(
+    key_der: &[u8],
+    hash: Hash,
+    message: &[u8],
+    signature: &[u8],
+    buf: &'o mut [u8; MAX_BYTES],
+) -> Result<Opened<'o>, RsaError> {
+    let (em, bits) = open_signature(key_der, signature, buf)?;
+    let mut h = [0u8; 64];
+    let h_len = digest(hash, &[message], &mut h);
+    Ok((em, bits, h, h_len))
+}
+
 /// Verifies an RSASSA-PKCS1-v1_5 signature over `message`.
 pub(crate) fn verify_pkcs1(
     key_der: &[u8],
@@ -286,9 +304,7 @@ pub(crate) fn verify_pkcs1(
     signature: &[u8],
 ) -> Result<(), RsaError> {
     let mut buf = [0u8; MAX_BYTES];
-    let (em, _) = open_signature(key_der, signature, &mut buf)?;
-    let mut h = [0u8; 64];
-    let h_len = digest(hash, &[message], &mut h);
+    let (em, _, h, h_len) = open(key_der, hash, message, signature, &mut buf)?;
     let prefix = hash.digest_info_prefix();
     let t_len = prefix.len() + h_len;
     // 00 01 FF..FF (at least 8) 00 DigestInfo
@@ -317,9 +333,7 @@ pub(crate) fn verify_pss(
     signature: &[u8],
 ) -> Result<(), RsaError> {
     let mut buf = [0u8; MAX_BYTES];
-    let (k_bytes, mod_bits) = open_signature(key_der, signature, &mut buf)?;
-    let mut m_hash = [0u8; 64];
-    let h_len = digest(hash, &[message], &mut m_hash);
+    let (k_bytes, mod_bits, m_hash, h_len) = open(key_der, hash, message, signature, &mut buf)?;
     let s_len = h_len;
     let em_bits = mod_bits - 1;
     let em_len = em_bits.div_ceil(8);

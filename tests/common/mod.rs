@@ -409,3 +409,29 @@ impl LineConn {
         }
     }
 }
+
+/// A CSPRNG for the tests: the kernel's.
+pub struct OsRng(std::fs::File);
+
+impl OsRng {
+    pub fn new() -> Self {
+        OsRng(std::fs::File::open("/dev/urandom").expect("/dev/urandom"))
+    }
+}
+
+impl rand_core::RngCore for OsRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        std::io::Read::read_exact(&mut self.0, dest).expect("reading /dev/urandom");
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+impl rand_core::CryptoRng for OsRng {}
