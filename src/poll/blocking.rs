@@ -1,13 +1,80 @@
-//! The blocking poll (see [`crate::poll`]).
+//! The blocking poll (see [`crate::poll`]): the engine run to completion
+//! over blocking clients and stores, whose operations never wait.
 
-#[cfg(feature = "imap")]
-use crate::imap::Client as ImapClient;
+use super::engine::{self, io::SyncStore};
+use super::{Policy, PollError, Progress, Summary, SyncState};
+use crate::store::{block_on, MessageStore};
+use embedded_io::{Read, Write};
+
+/// Polls a POP3 maildrop: see [the module docs](crate::poll).
+///
+/// `client` is logged in (TRANSACTION state). The sync state is loaded
+/// from `store` into `state` (the caller provides its memory). With
+/// PIPELINING and UIDL and no limits, every message streams through one
+/// window of pipelined `UIDL n` + `RETR n` commands; otherwise per batch
+/// of up to [`super::BATCH`] new messages: the UIDL listing, one LIST for
+/// the sizes, the RETRs pipelined when the server offers PIPELINING. The
+/// sync state is saved after a batch's commits and before its DELEs. The
+/// poll ends with QUIT (which performs the deletions); the transport is
+/// handed back. On error the connection is left without QUIT, so the
+/// server deletes nothing of this session.
+///
+/// A server that refuses UIDL is polled in delete mode only
+/// ([`super::AfterStore::Delete`]; otherwise [`PollError::NeedsUidl`]):
+/// see [the module docs](crate::poll).
 #[cfg(feature = "pop3")]
-use crate::pop3::Client as Pop3Client;
-use crate::store::MessageStore as Store;
-use embedded_io::{Read as Rd, Write as Wr};
+pub fn pop3<T, S, const N: usize>(
+    mut client: crate::pop3::Client<'_, T>,
+    store: &mut S,
+    state: &mut SyncState<N>,
+    policy: &Policy<'_>,
+    mut progress: impl FnMut(Progress),
+) -> Result<(Summary, T), PollError<T::Error, S::Error>>
+where
+    T: Read + Write,
+    S: MessageStore,
+{
+    let mut store = SyncStore(store);
+    let summary = block_on(engine::pop3::run(
+        &mut client,
+        &mut store,
+        state,
+        policy,
+        &mut progress,
+    ))?;
+    Ok((summary, client.quit()?))
+}
 
-poll_driver! {
-    async: {},
-    await: {}
+/// Polls one IMAP mailbox: see [the module docs](crate::poll).
+///
+/// `client` is logged in; the mailbox is SELECTed (EXAMINEd when the
+/// policy changes nothing on the server) and stays selected. Without
+/// limits, every new message comes in one `UID FETCH last+1:*` and each
+/// body is committed as it ends; otherwise per batch of up to
+/// [`super::BATCH`] new messages: one listing, one pipelined body fetch.
+/// The sync state is saved once per batch, after its commits and before
+/// its deletions, which go out in one pipelined write. Without UIDPLUS, a
+/// delete uses plain EXPUNGE, which also removes messages another client
+/// marked `\Deleted`.
+#[cfg(feature = "imap")]
+pub fn imap<T, S, const N: usize>(
+    client: &mut crate::imap::Client<'_, T>,
+    mailbox: &str,
+    store: &mut S,
+    state: &mut SyncState<N>,
+    policy: &Policy<'_>,
+    mut progress: impl FnMut(Progress),
+) -> Result<Summary, PollError<T::Error, S::Error>>
+where
+    T: Read + Write,
+    S: MessageStore,
+{
+    block_on(engine::imap::run(
+        client,
+        mailbox,
+        &mut SyncStore(store),
+        state,
+        policy,
+        &mut progress,
+    ))
 }

@@ -53,11 +53,10 @@
 pub mod batch;
 pub mod state;
 
-#[macro_use]
-mod driver;
 #[cfg(feature = "async")]
 pub mod asynch;
 mod blocking;
+mod engine;
 
 #[cfg(feature = "imap")]
 pub use blocking::imap;

@@ -347,6 +347,19 @@ macro_rules! pop3_client {
                 self.body_into(sink)$($await)*
             }
 
+            /// The next piece of the body being read (RETR, TOP), dot-unstuffed;
+            /// `None` at its end. The poll pulls bodies this way so that one
+            /// implementation serves the blocking and the async store.
+            #[allow(dead_code)]
+            pub(crate) $($async)* fn body_chunk(&mut self) -> Result<Option<&[u8]>, Error<T::Error>> {
+                match self.next_event()$($await)*? {
+                    Event::Body(chunk) => Ok(Some(chunk)),
+                    Event::End => Ok(None),
+                    Event::Refused(r) => Err(Error::Refused(r)),
+                    _ => Err(unexpected("message body")),
+                }
+            }
+
             /// Reads the status response (`+OK` / `-ERR`) of the oldest
             /// command in flight that has no body (DELE, NOOP, ...).
             pub $($async)* fn read_status(&mut self) -> Result<(), Error<T::Error>> {
