@@ -302,8 +302,9 @@ macro_rules! pop3_client {
             /// may more than one be in flight (RFC 2449 §6.6); read each
             /// response in order with [`Self::read_body`] or
             /// [`Self::read_status`]. Returns how many were sent: all, or
-            /// fewer when the in-flight limit ([`crate::pop3::MAX_IN_FLIGHT`])
-            /// was reached.
+            /// fewer when the in-flight limit ([`crate::pop3::MAX_IN_FLIGHT`]
+            /// commands, [`crate::pop3::MAX_RUNS`] runs of like ones) was
+            /// reached.
             pub $($async)* fn submit_all(&mut self, cmds: &[Command<'_>]) -> Result<usize, Error<T::Error>> {
                 self.submit_iter(cmds.iter().copied())$($await)*
             }
@@ -314,7 +315,7 @@ macro_rules! pop3_client {
                 let mut used = 0;
                 let mut sent = 0;
                 for cmd in cmds {
-                    if self.session.in_flight() >= crate::pop3::MAX_IN_FLIGHT {
+                    if !self.session.has_room(cmd.awaits(), crate::pop3::MAX_IN_FLIGHT) {
                         break;
                     }
                     let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);

@@ -14,6 +14,7 @@
 //! `AUTH` line otherwise).
 
 mod codec;
+mod pending;
 mod session;
 
 #[macro_use]
@@ -26,6 +27,7 @@ pub use types::{Greeting, Parts, Stat, UniqueId, MAX_UID_LEN};
 pub mod asynch;
 
 pub use codec::{apop_timestamp, response_code, Status};
+pub use pending::MAX_RUNS;
 pub use session::{Decoded, Event, Pending, RawEvent, Session, Span, MAX_IN_FLIGHT};
 
 use crate::sasl::{Mechanism, Mechanisms};
@@ -73,6 +75,31 @@ pub enum Command<'a> {
     Stls,
     /// `UTF8`: enter UTF-8 mode (RFC 6856).
     Utf8,
+}
+
+impl Command<'_> {
+    /// The answer this command awaits once sent.
+    pub fn awaits(&self) -> Pending {
+        match self {
+            Command::Capa => Pending::Capa,
+            Command::User(_) => Pending::User,
+            Command::Pass(_) => Pending::Pass,
+            Command::Apop { .. } => Pending::Apop,
+            Command::Stat => Pending::Stat,
+            Command::List(None) => Pending::List,
+            Command::List(Some(_)) => Pending::ListOne,
+            Command::Uidl(None) => Pending::Uidl,
+            Command::Uidl(Some(_)) => Pending::UidlOne,
+            Command::Retr(_) => Pending::Retr,
+            Command::Top { .. } => Pending::Top,
+            Command::Dele(_) => Pending::Dele,
+            Command::Rset => Pending::Rset,
+            Command::Noop => Pending::Noop,
+            Command::Quit => Pending::Quit,
+            Command::Stls => Pending::Stls,
+            Command::Utf8 => Pending::Utf8,
+        }
+    }
 }
 
 /// The POP3 session states (RFC 1939 §3), plus the moments around them.

@@ -3,15 +3,19 @@
 //! bytes between it, the transport and the caller's sink.
 
 use super::codec;
+use super::pending::PendingQueue;
 use super::{Capabilities, Command, State};
 use crate::error::{ProtocolError, Refusal, RefusalKind};
 use crate::sasl::{Mechanism, SaslClient};
 use crate::wire::{check_arg, check_text, find_line, trim_crlf, DotDecoder, DotStep, TxCursor};
-use heapless::{Deque, Vec};
+use heapless::Vec;
 use md5::{Digest, Md5};
 
 /// How many commands may await their responses at once (pipelining).
-pub const MAX_IN_FLIGHT: usize = 128;
+/// Like commands in a row share one entry of the queue (see
+/// [`super::MAX_RUNS`]), so a deep pipeline costs no RAM; how deep to go
+/// is the caller's choice (the poll's is [`crate::poll::Policy::pipeline`]).
+pub const MAX_IN_FLIGHT: usize = 4096;
 
 /// Longest APOP timestamp kept from the greeting.
 const MAX_APOP_STAMP: usize = 128;
@@ -206,7 +210,7 @@ enum Rx {
 pub struct Session {
     state: State,
     caps: Capabilities,
-    pending: Deque<Pending, MAX_IN_FLIGHT>,
+    pending: PendingQueue,
     rx: Rx,
     apop_stamp: Vec<u8, MAX_APOP_STAMP>,
     broken: bool,
@@ -221,9 +225,9 @@ impl Default for Session {
 impl Session {
     /// A session for a freshly opened connection: it awaits the greeting.
     pub fn new() -> Self {
-        let mut pending = Deque::new();
+        let mut pending = PendingQueue::default();
         // Cannot fail: the queue is empty and has room.
-        let _ = pending.push_back(Pending::Greeting);
+        let _ = pending.push(Pending::Greeting);
         Session {
             state: State::Greeting,
             caps: Capabilities::default(),
@@ -252,7 +256,7 @@ impl Session {
 
     /// The command whose response is being decoded now.
     pub fn awaiting(&self) -> Option<Pending> {
-        self.pending.front().copied()
+        self.pending.front()
     }
 
     /// True once an error left the session out of step with the server.
@@ -275,17 +279,23 @@ impl Session {
                 state: self.state.name(),
             });
         }
-        if self.pending.is_full() {
-            return Err(ProtocolError::InvalidArgument(
-                "too many commands in flight; decode responses first",
-            ));
-        }
         Ok(())
     }
 
-    fn push(&mut self, p: Pending) {
-        // `check` made sure there is room.
-        let _ = self.pending.push_back(p);
+    fn push(&mut self, p: Pending) -> Result<(), ProtocolError> {
+        if self.pending.has_room(p, MAX_IN_FLIGHT) && self.pending.push(p) {
+            Ok(())
+        } else {
+            Err(ProtocolError::InvalidArgument(
+                "too many commands in flight; decode responses first",
+            ))
+        }
+    }
+
+    /// Whether a command awaiting a `pending` answer can be encoded now
+    /// without passing `limit` commands in flight (or the queue's runs).
+    pub fn has_room(&self, pending: Pending, limit: usize) -> bool {
+        self.pending.has_room(pending, limit.min(MAX_IN_FLIGHT))
     }
 
     /// Encodes `cmd` into `out` and records that its response is due.
@@ -415,7 +425,7 @@ impl Session {
             }
         };
         let n = c.finish()?;
-        self.push(pending);
+        self.push(pending)?;
         Ok(n)
     }
 
@@ -452,7 +462,7 @@ impl Session {
                 c.finish()?
             }
         };
-        self.push(Pending::Auth);
+        self.push(Pending::Auth)?;
         Ok(n)
     }
 
@@ -620,7 +630,7 @@ impl Session {
                     return Ok(Decoded::NeedMore);
                 };
                 let line = trim_crlf(input.get(..end).unwrap_or(&[]));
-                let Some(op) = self.pending.front().copied() else {
+                let Some(op) = self.pending.front() else {
                     return Err(ProtocolError::Malformed {
                         expected: "nothing (no command in flight)",
                         offset: 0,

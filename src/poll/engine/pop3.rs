@@ -5,6 +5,7 @@
 use super::io::{Pop3Io, StoreIo};
 use crate::error::Error;
 use crate::poll::batch::{Batch, Listed, Plan};
+use crate::poll::window::{Answer, Pop3Stream, Send, GROUP};
 use crate::poll::{
     AfterStore, Fetch, HeaderKey, Planner, Policy, PollError, Progress, Seen, Summary, SyncState,
     BATCH,
@@ -167,7 +168,6 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), PollError<C::Error, S::Error>> {
-    use crate::pop3::MAX_IN_FLIGHT;
     let mut todo: heapless::Vec<crate::poll::batch::Entry, BATCH> = heapless::Vec::new();
     for e in batch
         .entries()
@@ -176,31 +176,22 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
     {
         let _ = todo.push(*e);
     }
-    // With PIPELINING the whole batch goes out at once (BATCH ≤
-    // MAX_IN_FLIGHT), so a batch costs one round trip.
-    let window = if client.caps().pipelining {
-        MAX_IN_FLIGHT
-    } else {
-        1
+    // With PIPELINING the whole batch goes out at once, so a batch costs
+    // one round trip; without it, one command at a time.
+    let request = |e: &crate::poll::batch::Entry| match e.plan {
+        Plan::Full => Command::Retr(e.id),
+        _ => Command::Top {
+            msg: e.id,
+            lines: 0,
+        },
     };
-    let mut sent = 0usize;
-    for (done, e) in todo.iter().enumerate() {
-        // Keep the pipe full: top up once half the window arrived.
-        let in_flight = sent - done;
-        if sent < todo.len() && in_flight <= window / 2 {
-            let room = (window - in_flight).min(todo.len() - sent);
-            let mut cmds: heapless::Vec<Command<'_>, MAX_IN_FLIGHT> = heapless::Vec::new();
-            for e in todo.iter().skip(sent).take(room) {
-                let _ = cmds.push(if e.plan == Plan::Full {
-                    Command::Retr(e.id)
-                } else {
-                    Command::Top {
-                        msg: e.id,
-                        lines: 0,
-                    }
-                });
-            }
-            sent += client.submit_iter(cmds).await?;
+    if client.caps().pipelining && client.submit_iter(todo.iter().map(request)).await? != todo.len()
+    {
+        return Err(PollError::Mail(Error::Broken));
+    }
+    for e in todo.iter() {
+        if !client.caps().pipelining {
+            client.submit_iter([request(e)]).await?;
         }
         let full = e.plan == Plan::Full;
         let written = store_body(client, store, e.key, (e.id, e.size), full, progress).await?;
@@ -218,23 +209,15 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
     Ok(())
 }
 
-/// What a pipelined POP3 command in flight was.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Uidl = 0,
-    Retr = 1,
-    Dele = 2,
-}
-
-/// The POP3 streaming pass (PIPELINING and UIDL offered, no limits
-/// or caps, and delete mode or an empty seen set): for every
-/// message `n` of the maildrop, `UIDL n` and `RETR n` go out back
-/// to back in a window of [`crate::pop3::MAX_IN_FLIGHT`] commands
-/// topped up as answers arrive, so nothing waits for a listing.
-/// Each body is committed as it ends; every [`BATCH`] deletions the
-/// state is saved and their DELEs join the window. A message the
-/// seen set or the store already holds (stored before a cut) is
-/// read and dropped, then deleted if due.
+/// The POP3 streaming pass (PIPELINING and UIDL offered, no limits or
+/// caps, and delete mode or an empty seen set): every message of the
+/// maildrop is asked for in groups of pipelined `UIDL n` + `RETR n`, as
+/// many in flight as [`Policy::pipeline`] allows, so nothing waits for a
+/// listing. What goes out and when is the [`Pop3Stream`] plan's: each
+/// body is committed as it ends; the state is saved every
+/// [`BATCH`] commits and their DELEs then join the pipeline. A message
+/// the seen set or the store already holds (stored before a cut) is read
+/// and dropped, then deleted if due.
 async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
     client: &mut C,
     store: &mut S,
@@ -242,88 +225,69 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), PollError<C::Error, S::Error>> {
-    use crate::pop3::MAX_IN_FLIGHT;
-    // Message numbers share a word with the step (30 bits: a
-    // billion messages).
-    let count = client.stat().await?.count.min((1 << 30) - 1);
+    let count = client.stat().await?.count;
     let now = plan.policy.now;
+    let mut window = Pop3Stream::new(count, usize::from(plan.policy.pipeline));
     state.begin_listing();
-    // What is in flight, in order: a message number with its step
-    // in the top two bits (4 bytes an entry).
-    let mut queue: heapless::Deque<u32, MAX_IN_FLIGHT> = heapless::Deque::new();
-    const STEP_SHIFT: u32 = 30;
-    let pack = |step: Step, msg: u32| (step as u32) << STEP_SHIFT | (msg & ((1 << STEP_SHIFT) - 1));
-    let mut next = 1u32;
-    // To delete once the state is saved, and saved ones whose DELE
-    // is not sent yet.
-    let mut unsaved: heapless::Vec<u32, { 2 * BATCH }> = heapless::Vec::new();
-    let mut saved: heapless::Vec<u32, { 2 * BATCH }> = heapless::Vec::new();
-    let mut current: Option<(MessageKey, Option<Seen>, bool)> = None;
+    // One group's keys: its UIDL answers all come before its bodies.
+    let mut keys = [MessageKey::default(); GROUP as usize];
+    let slot = |msg: u32| (msg % GROUP) as usize;
     loop {
-        let asked_all = next > count && queue.iter().all(|&e| e >> STEP_SHIFT == Step::Dele as u32);
-        if saved.is_empty() && (unsaved.len() >= BATCH || (asked_all && !unsaved.is_empty())) {
+        if window.must_save() {
             store.save_state(state).await?;
-            core::mem::swap(&mut saved, &mut unsaved);
+            window.saved();
         }
-        if queue.len() <= MAX_IN_FLIGHT / 2 {
-            // DELEs first, then `UIDL n` + `RETR n` pairs, made on
-            // the fly and coalesced into as few writes as fit.
-            let room = MAX_IN_FLIGHT - queue.len();
-            let dels = saved.len().min(room);
-            let left = count.saturating_sub(next.saturating_sub(1)) as usize;
-            let pairs = ((room - dels) / 2).min(left) as u32;
-            let first = next;
-            let cmds = saved.iter().take(dels).map(|&m| Command::Dele(m)).chain(
-                (first..first + pairs).flat_map(|n| [Command::Uidl(Some(n)), Command::Retr(n)]),
-            );
-            let sent = client.submit_iter(cmds).await?;
-            for &m in saved.iter().take(dels.min(sent)) {
-                let _ = queue.push_back(pack(Step::Dele, m));
+        while let Some(send) = window.next_send() {
+            let sent = match send {
+                Send::Deles(n) => {
+                    client
+                        .submit_iter(window.deles(n).map(Command::Dele))
+                        .await?
+                }
+                Send::Group { first, count } => {
+                    let msgs = first..first + count;
+                    let uidls = msgs.clone().map(|n| Command::Uidl(Some(n)));
+                    client
+                        .submit_iter(uidls.chain(msgs.map(Command::Retr)))
+                        .await?
+                }
+            };
+            if sent != send.commands() as usize {
+                // The plan keeps within the session's limits: cannot happen.
+                return Err(PollError::Mail(Error::Broken));
             }
-            let sent_pairs = (sent.saturating_sub(dels) / 2) as u32;
-            for n in first..first + sent_pairs {
-                let _ = queue.push_back(pack(Step::Uidl, n));
-                let _ = queue.push_back(pack(Step::Retr, n));
-            }
-            next = first + sent_pairs;
-            let done = dels.min(sent);
-            saved.rotate_left(done);
-            saved.truncate(saved.len() - done);
+            window.sent(send);
         }
-        let Some(entry) = queue.pop_front() else {
+        let Some(answer) = window.next_answer() else {
             break;
         };
-        let msg = entry & ((1 << STEP_SHIFT) - 1);
-        match entry >> STEP_SHIFT {
-            s if s == Step::Uidl as u32 => {
+        match answer {
+            Answer::UniqueId(msg) => {
                 let id = client.read_unique_id().await?;
-                let key = key_of(&[id.as_slice()]);
-                current = Some(match state.mark(key) {
-                    Some(seen) => (key, Some(seen), false),
+                if let Some(k) = keys.get_mut(slot(msg)) {
+                    *k = key_of(&[id.as_slice()]);
+                }
+            }
+            Answer::Body(msg) => {
+                let key = keys.get(slot(msg)).copied().unwrap_or_default();
+                let known = match state.mark(key) {
+                    Some(seen) => Some((seen, false)),
                     // Committed before a cut, seen state not saved.
-                    None if store.contains(key).await? => (
-                        key,
-                        Some(Seen {
+                    None if store.contains(key).await? => Some((
+                        Seen {
                             key,
                             stored_at: now,
                             headers_only: false,
-                        }),
+                        },
                         true,
-                    ),
-                    None => (key, None, true),
-                });
-            }
-            s if s == Step::Retr as u32 => {
-                let Some((key, known, new)) = current.take() else {
-                    return Err(PollError::Mail(Error::Broken));
+                    )),
+                    None => None,
                 };
-                if new {
-                    plan.summary.new += 1;
-                }
                 let due = match known {
-                    Some(seen) => {
+                    Some((seen, new)) => {
                         while client.body_chunk().await?.is_some() {}
                         if new {
+                            plan.summary.new += 1;
                             plan.summary.skipped += 1;
                             progress(Progress::Skipped { id: msg, size: 0 });
                         }
@@ -336,6 +300,7 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
                         plan.delete_seen(&seen)
                     }
                     None => {
+                        plan.summary.new += 1;
                         let written =
                             store_body(client, store, key, (msg, 0), true, progress).await?;
                         plan.stored(written);
@@ -350,19 +315,17 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
                         plan.delete_after_store(Fetch::Full)
                     }
                 };
-                if due && unsaved.push(msg).is_err() {
-                    return Err(PollError::Mail(Error::Broken));
-                }
+                window.settled(msg, due);
             }
-            _ => {
+            Answer::Deleted(msg) => {
                 client.read_status().await?;
                 plan.summary.deleted += 1;
                 progress(Progress::Deleted { id: msg });
             }
         }
     }
-    // Every message was listed (UIDL n): entries of messages gone
-    // from the server are dropped.
+    // Every message was listed (UIDL n): entries of messages gone from
+    // the server are dropped.
     state.prune_unmarked();
     store.save_state(state).await?;
     Ok(())
