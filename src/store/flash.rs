@@ -27,7 +27,9 @@
 //! [`super::block_on`].
 //!
 //! Lookups (`contains`, `open`) scan the queue: fine for the few hundred
-//! messages a small flash holds.
+//! messages a small flash holds. Reading messages back:
+//! [`FlashStore::read`] one message (a scan each),
+//! [`FlashStore::read_all`] every message in one scan.
 
 use super::{asynch::MessageStore, MessageKey, StateBlob, StoreError};
 use core::ops::Range;
