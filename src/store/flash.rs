@@ -27,7 +27,9 @@
 //! [`super::block_on`].
 //!
 //! Lookups (`contains`, `open`) scan the queue: fine for the few hundred
-//! messages a small flash holds.
+//! messages a small flash holds. Reading messages back:
+//! [`FlashStore::read`] one message (a scan each),
+//! [`FlashStore::read_all`] every message in one scan.
 
 use super::{asynch::MessageStore, MessageKey, StateBlob, StoreError};
 use core::ops::Range;
@@ -100,6 +102,28 @@ fn chunk_id(item: &[u8]) -> Option<u32> {
         return None;
     }
     Some(u32::from_le_bytes(item.get(1..5)?.try_into().ok()?))
+}
+
+/// One step of [`FlashStore::read_all`], in flash order.
+///
+/// A consumer resets on `Begin`, takes the `Data` that follows, and keeps
+/// what it gathered only on `End`: a message never committed (power lost,
+/// `abort`) gets a `Begin` and `Data` but no `End`, and the next `Begin`
+/// drops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ReadEvent<'a> {
+    /// Message `id` starts: forget any bytes since the last `End`.
+    Begin(u32),
+    /// The next bytes of the message begun last (at most one chunk).
+    Data(&'a [u8]),
+    /// The message begun last is committed, and the `Data` since its
+    /// `Begin` is all of it, `info.len` bytes.
+    End(MessageInfo),
+    /// The message begun last is committed but its bytes on flash do not
+    /// add up to `info.len`: a chunk failed sequential-storage's CRC (and
+    /// was skipped) or is missing. Its `Data` is not the message.
+    Damaged(MessageInfo),
 }
 
 /// The flash store. See the [module docs](self).
@@ -254,6 +278,52 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
             return Err(StoreError::Io(FlashError::Corrupted));
         }
         Ok(Some(n))
+    }
+
+    /// Reads every message back in one pass over the queue, oldest first,
+    /// as [`ReadEvent`]s: `Begin(id)`, its chunks as `Data`, then `End`
+    /// (or `Damaged`) once its commit record is reached. Costs one scan
+    /// of the messages range whatever the number of messages (calling
+    /// [`read`](Self::read) for each listed message costs one scan each);
+    /// uses only the store's buffer. Leftovers of uncommitted messages
+    /// show as a `Begin` without an `End`.
+    pub async fn read_all(
+        &mut self,
+        mut each: impl FnMut(ReadEvent<'_>),
+    ) -> Result<(), StoreError<FlashError<S::Error>>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        // The message being read (its id) and the bytes seen of it so far.
+        let mut run: Option<(u32, u64)> = None;
+        self.scan(|item| {
+            if let Some(m) = commit_record(item) {
+                let seen = match run.take() {
+                    Some((id, n)) if id == m.id => n,
+                    _ => {
+                        each(ReadEvent::Begin(m.id));
+                        0
+                    }
+                };
+                each(if seen == m.len {
+                    ReadEvent::End(m)
+                } else {
+                    ReadEvent::Damaged(m)
+                });
+            } else if let Some(id) = chunk_id(item) {
+                let data = item.get(CHUNK_HEADER..).unwrap_or(&[]);
+                let n = match run {
+                    Some((open, n)) if open == id => n,
+                    _ => {
+                        each(ReadEvent::Begin(id));
+                        0
+                    }
+                };
+                run = Some((id, n + data.len() as u64));
+                each(ReadEvent::Data(data));
+            }
+        })
+        .await
     }
 
     /// Removes the oldest committed message (and any leftovers of
@@ -453,5 +523,178 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
             Some(blob) => Ok(state.decode(blob)),
             None => Ok(false),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::store::block_on;
+    use embedded_storage_async::nor_flash::{ErrorType, NorFlashErrorKind, ReadNorFlash};
+    use std::vec::Vec;
+
+    const PAGE: usize = 1024;
+
+    /// NOR flash in RAM: programming ANDs, erasing sets 0xFF.
+    struct Ram(Vec<u8>);
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Never;
+    impl embedded_storage_async::nor_flash::NorFlashError for Never {
+        fn kind(&self) -> NorFlashErrorKind {
+            NorFlashErrorKind::Other
+        }
+    }
+    impl ErrorType for Ram {
+        type Error = Never;
+    }
+    impl ReadNorFlash for Ram {
+        const READ_SIZE: usize = 1;
+        async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Never> {
+            let o = offset as usize;
+            bytes.copy_from_slice(&self.0[o..o + bytes.len()]);
+            Ok(())
+        }
+        fn capacity(&self) -> usize {
+            self.0.len()
+        }
+    }
+    impl NorFlash for Ram {
+        const WRITE_SIZE: usize = 4;
+        const ERASE_SIZE: usize = PAGE;
+        async fn erase(&mut self, from: u32, to: u32) -> Result<(), Never> {
+            self.0[from as usize..to as usize].fill(0xff);
+            Ok(())
+        }
+        async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Never> {
+            let o = offset as usize;
+            for (d, s) in self.0[o..o + bytes.len()].iter_mut().zip(bytes) {
+                *d &= *s;
+            }
+            Ok(())
+        }
+    }
+    impl MultiwriteNorFlash for Ram {}
+
+    const MESSAGES: Range<u32> = 0..8 * PAGE as u32;
+    const STATE: Range<u32> = 8 * PAGE as u32..10 * PAGE as u32;
+
+    fn body(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect()
+    }
+
+    /// A message read back: id, key, bytes.
+    type Read = (u32, u64, Vec<u8>);
+
+    /// Every committed message, and the ids read as damaged.
+    fn gather<S: NorFlash>(store: &mut FlashStore<'_, S>) -> (Vec<Read>, Vec<u32>) {
+        let (mut done, mut damaged, mut cur) = (Vec::new(), Vec::new(), Vec::new());
+        let mut begun = None;
+        block_on(store.read_all(|ev| match ev {
+            ReadEvent::Begin(id) => {
+                begun = Some(id);
+                cur.clear();
+            }
+            ReadEvent::Data(d) => cur.extend_from_slice(d),
+            ReadEvent::End(m) => {
+                assert_eq!(begun.take(), Some(m.id));
+                assert_eq!(cur.len() as u64, m.len);
+                done.push((m.id, m.key, core::mem::take(&mut cur)));
+            }
+            ReadEvent::Damaged(m) => {
+                assert_eq!(begun.take(), Some(m.id));
+                damaged.push(m.id);
+            }
+        }))
+        .unwrap();
+        (done, damaged)
+    }
+
+    #[test]
+    fn read_all_gives_every_committed_message_once() {
+        let mut flash = Ram(std::vec![0xff; 10 * PAGE]);
+        let mut buf = [0u8; 128];
+        let mut store = block_on(FlashStore::open(&mut flash, MESSAGES, STATE, &mut buf))
+            .map_err(|_| ())
+            .unwrap();
+        let a = body(1000, 1); // several chunks
+        let b = body(0, 2); // empty: a commit record alone
+        let c = body(123, 3); // exactly one chunk
+        let d = body(2, 4);
+        let w = |s: &mut FlashStore<'_, &mut Ram>, key: u64, m: &[u8], commit: bool| {
+            block_on(s.begin(key, m.len() as u64)).unwrap();
+            // Odd pieces, so chunks and writes do not line up.
+            for piece in m.chunks(77) {
+                block_on(s.write(piece)).unwrap();
+            }
+            if commit {
+                block_on(s.commit()).unwrap();
+            } else {
+                block_on(s.abort()).unwrap();
+            }
+        };
+        w(&mut store, 10, &a, true);
+        w(&mut store, 99, &body(300, 9), false); // chunks on flash, never committed
+        w(&mut store, 20, &b, true);
+        w(&mut store, 30, &c, true);
+        w(&mut store, 40, &d, true);
+
+        // While a message is open there is nothing consistent to read.
+        block_on(store.begin(50, 1)).unwrap();
+        assert!(matches!(
+            block_on(store.read_all(|_| {})),
+            Err(StoreError::WrongState)
+        ));
+        block_on(store.abort()).unwrap();
+
+        let store = store.into_inner();
+        let mut store = block_on(FlashStore::open(store, MESSAGES, STATE, &mut buf))
+            .map_err(|_| ())
+            .unwrap();
+        let (done, damaged) = gather(&mut store);
+        assert!(damaged.is_empty());
+        let got: Vec<(u64, Vec<u8>)> = done.iter().map(|(_, k, m)| (*k, m.clone())).collect();
+        assert_eq!(got, std::vec![(10, a), (20, b), (30, c), (40, d)]);
+        // The same bytes as `read`, message by message.
+        for (id, _, m) in &done {
+            let mut one = Vec::new();
+            let n = block_on(store.read(*id, |d| one.extend_from_slice(d))).unwrap();
+            assert_eq!(n, Some(m.len() as u64));
+            assert_eq!(&one, m);
+        }
+    }
+
+    #[test]
+    fn read_all_reports_a_flipped_byte_as_damaged() {
+        let mut flash = Ram(std::vec![0xff; 10 * PAGE]);
+        let mut buf = [0u8; 128];
+        let a = body(600, 5);
+        let c = body(50, 6);
+        {
+            let mut store = block_on(FlashStore::open(&mut flash, MESSAGES, STATE, &mut buf))
+                .map_err(|_| ())
+                .unwrap();
+            for (key, m) in [(1u64, &a), (2, &c)] {
+                block_on(store.begin(key, m.len() as u64)).unwrap();
+                block_on(store.write(m)).unwrap();
+                block_on(store.commit()).unwrap();
+            }
+        }
+        // Flip one bit of the first message's bytes where they sit on flash.
+        let at = flash.0.windows(16).position(|w| w == &a[200..216]).unwrap();
+        flash.0[at] ^= 0x01;
+        let mut store = block_on(FlashStore::open(&mut flash, MESSAGES, STATE, &mut buf))
+            .map_err(|_| ())
+            .unwrap();
+        let (done, damaged) = gather(&mut store);
+        assert_eq!(damaged, std::vec![1]);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].2, c);
+        assert!(matches!(
+            block_on(store.read(1, |_| {})),
+            Err(StoreError::Io(FlashError::Corrupted))
+        ));
     }
 }

@@ -4,9 +4,10 @@
 //! IMAP poll (IMAPS) over the server's RSA chain (name `rsa.localhost`,
 //! pinned RSA-4096 root), against the host's Dovecot (reached through QEMU
 //! `guestfwd` rules at 10.0.2.100), each into its own flash store on the
-//! CFI parallel flash (bank 0); then timed bare handshakes with each chain.
-//! A summary on the UART and the result as QEMU's exit status. See
-//! README.md.
+//! CFI parallel flash (bank 0); then timed bare handshakes with each chain;
+//! then every stored message read back from flash and its SHA-256 printed
+//! (`scripts/qemu-demo` compares them with the server's). A summary on the
+//! UART and the result as QEMU's exit status. See README.md.
 
 #![no_std]
 #![no_main]
@@ -20,11 +21,12 @@ mod virtio;
 use core::fmt::Display;
 use core::panic::PanicInfo;
 use embedded_mail::poll::{self, Policy, Progress, Summary, SyncState};
-use embedded_mail::store::flash::FlashStore;
+use embedded_mail::store::flash::{FlashStore, ReadEvent};
 use embedded_mail::store::{block_on, Blocking};
 use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
 use flash::{CfiFlash, BLOCK};
 use net::Net;
+use sha2::{Digest, Sha256};
 use virtio_drivers::device::rng::VirtIORng;
 use virtio_drivers::transport::mmio::MmioTransport;
 
@@ -204,6 +206,48 @@ fn count(store: &mut Store<'_>) -> Result<(u32, u64), &'static str> {
     }))
     .map_err(at("list flash store"))?;
     Ok((n, bytes))
+}
+
+/// Reads every message of the store in `window` back from flash (one pass,
+/// `FlashStore::read_all`) and prints one line per message:
+/// `DIGEST <tag> <key> <len> <sha256>` (the key as 16 hex digits, the
+/// SHA-256 of the stored bytes in hex), or `DAMAGED <tag> <key> <len>` for
+/// a message whose bytes on flash do not add up (a chunk failed its CRC).
+/// Then `DIGESTS <tag>: <n> messages (<bytes> bytes), <d> damaged`.
+/// Returns the number of damaged messages.
+fn digests(tag: &'static str, window: (u32, u32), buf: &mut [u8]) -> Result<u32, &'static str> {
+    let mut store = open_store(window, buf)?;
+    let t = board::millis();
+    let (mut n, mut bytes, mut damaged) = (0u32, 0u64, 0u32);
+    let mut hash = Sha256::new();
+    block_on(store.0.read_all(|ev| match ev {
+        ReadEvent::Begin(_) => hash = Sha256::new(),
+        ReadEvent::Data(d) => hash.update(d),
+        ReadEvent::End(m) => {
+            let sum = core::mem::take(&mut hash).finalize();
+            print!("DIGEST {} {:016x} {} ", tag, m.key, m.len);
+            for b in sum {
+                print!("{:02x}", b);
+            }
+            println!();
+            n += 1;
+            bytes += m.len;
+        }
+        ReadEvent::Damaged(m) => {
+            println!("DAMAGED {} {:016x} {}", tag, m.key, m.len);
+            damaged += 1;
+        }
+    }))
+    .map_err(at("read flash store back"))?;
+    println!(
+        "DIGESTS {}: {} messages ({} bytes), {} damaged; read back and hashed in {} ms",
+        tag,
+        n,
+        bytes,
+        damaged,
+        board::millis() - t
+    );
+    Ok(damaged)
 }
 
 /// mtime ticks (10 MHz) as microseconds.
@@ -415,6 +459,20 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'st
         Ms(rsa_min),
         HS_RUNS
     );
+
+    // Every stored message read back from flash, hashed (SHA-256).
+    let mut damaged = 0;
+    for (tag, window) in [
+        ("pop3", POP3_WINDOW),
+        ("imap", IMAP_WINDOW),
+        ("rsa", RSA_WINDOW),
+    ] {
+        damaged += digests(tag, window, &mut chunk)?;
+    }
+    if damaged > 0 {
+        println!("error: {} stored message(s) failed their flash CRC", damaged);
+        return Err("flash read-back: damaged message");
+    }
     Ok((pop3, imap, rsa))
 }
 
