@@ -20,15 +20,15 @@ where
     T: Read + Write,
     S: MessageStore,
 {
-    let summary = engine::pop3::run(
-        &mut client,
-        &mut AsyncStore(store),
-        state,
-        policy,
-        &mut progress,
-    )
-    .await?;
-    Ok((summary, client.quit().await?))
+    let mut store = AsyncStore(store);
+    let (summary, quit_sent) =
+        engine::pop3::run(&mut client, &mut store, state, policy, &mut progress).await?;
+    let transport = if quit_sent {
+        client.finish_quit().await?
+    } else {
+        client.quit().await?
+    };
+    Ok((summary, transport))
 }
 
 /// Polls one IMAP mailbox: the async twin of [`crate::poll::imap`].

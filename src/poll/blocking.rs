@@ -35,14 +35,14 @@ where
     S: MessageStore,
 {
     let mut store = SyncStore(store);
-    let summary = block_on(engine::pop3::run(
-        &mut client,
-        &mut store,
-        state,
-        policy,
-        &mut progress,
-    ))?;
-    Ok((summary, client.quit()?))
+    let run = engine::pop3::run(&mut client, &mut store, state, policy, &mut progress);
+    let (summary, quit_sent) = block_on(run)?;
+    let transport = if quit_sent {
+        client.finish_quit()?
+    } else {
+        client.quit()?
+    };
+    Ok((summary, transport))
 }
 
 /// Polls one IMAP mailbox: see [the module docs](crate::poll).

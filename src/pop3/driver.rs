@@ -207,11 +207,7 @@ macro_rules! pop3_client {
             /// `STAT`: message count and total size.
             pub $($async)* fn stat(&mut self) -> Result<Stat, Error<T::Error>> {
                 self.send(&Command::Stat)$($await)*?;
-                match self.next_event()$($await)*? {
-                    Event::Stat { count, size } => Ok(Stat { count, size }),
-                    Event::Refused(r) => Err(Error::Refused(r)),
-                    _ => Err(unexpected("STAT answer")),
-                }
+                self.read_stat()$($await)*
             }
 
             /// `LIST`: calls `each(msg, size)` once per message, as the
@@ -413,6 +409,25 @@ macro_rules! pop3_client {
                 self.send(&Command::Quit)$($await)*?;
                 self.finish_ok()$($await)*?;
                 Ok(self.link.into_parts().0)
+            }
+
+            /// Reads the answer of a QUIT the poll sent pipelined behind its
+            /// last commands (after every other answer): the QUIT half of
+            /// [`Self::quit`].
+            #[allow(dead_code)]
+            pub(crate) $($async)* fn finish_quit(mut self) -> Result<T, Error<T::Error>> {
+                self.finish_ok()$($await)*?;
+                Ok(self.link.into_parts().0)
+            }
+
+            /// Reads STAT's answer (STAT sent pipelined): the reading half
+            /// of [`Self::stat`].
+            pub(crate) $($async)* fn read_stat(&mut self) -> Result<Stat, Error<T::Error>> {
+                match self.next_event()$($await)*? {
+                    Event::Stat { count, size } => Ok(Stat { count, size }),
+                    Event::Refused(r) => Err(Error::Refused(r)),
+                    _ => Err(unexpected("STAT answer")),
+                }
             }
 
             /// `STLS` (RFC 2595): on `+OK`, hands back the parts so the

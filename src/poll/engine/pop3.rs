@@ -224,10 +224,10 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
     state: &mut SyncState<N>,
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(), PollError<C::Error, S::Error>> {
+) -> Result<bool, PollError<C::Error, S::Error>> {
     let count = client.stat().await?.count;
-    let now = plan.policy.now;
-    let mut window = Pop3Stream::new(count, usize::from(plan.policy.pipeline));
+    let deletes = plan.policy.after_store != AfterStore::Keep;
+    let mut window = Pop3Stream::new(count, usize::from(plan.policy.pipeline), deletes);
     state.begin_listing();
     // One group's keys: its UIDL answers all come before its bodies.
     let mut keys = [MessageKey::default(); GROUP as usize];
@@ -251,6 +251,7 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
                         .submit_iter(uidls.chain(msgs.map(Command::Retr)))
                         .await?
                 }
+                Send::Quit => client.submit_iter([Command::Quit]).await?,
             };
             if sent != send.commands() as usize {
                 // The plan keeps within the session's limits: cannot happen.
@@ -270,51 +271,7 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
             }
             Answer::Body(msg) => {
                 let key = keys.get(slot(msg)).copied().unwrap_or_default();
-                let known = match state.mark(key) {
-                    Some(seen) => Some((seen, false)),
-                    // Committed before a cut, seen state not saved.
-                    None if store.contains(key).await? => Some((
-                        Seen {
-                            key,
-                            stored_at: now,
-                            headers_only: false,
-                        },
-                        true,
-                    )),
-                    None => None,
-                };
-                let due = match known {
-                    Some((seen, new)) => {
-                        while client.body_chunk().await?.is_some() {}
-                        if new {
-                            plan.summary.new += 1;
-                            plan.summary.skipped += 1;
-                            progress(Progress::Skipped { id: msg, size: 0 });
-                        }
-                        if state
-                            .insert(key, seen.stored_at, seen.headers_only)
-                            .is_err()
-                        {
-                            return Err(PollError::SeenSetFull { capacity: N });
-                        }
-                        plan.delete_seen(&seen)
-                    }
-                    None => {
-                        plan.summary.new += 1;
-                        let written =
-                            store_body(client, store, key, (msg, 0), true, progress).await?;
-                        plan.stored(written);
-                        progress(Progress::Stored {
-                            id: msg,
-                            bytes: written,
-                            headers_only: false,
-                        });
-                        if state.insert(key, now, false).is_err() {
-                            return Err(PollError::SeenSetFull { capacity: N });
-                        }
-                        plan.delete_after_store(Fetch::Full)
-                    }
-                };
+                let due = settle_body(client, store, state, plan, (msg, key), progress).await?;
                 window.settled(msg, due);
             }
             Answer::Deleted(msg) => {
@@ -325,13 +282,68 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
         }
     }
     // Every message was listed (UIDL n): entries of messages gone from
-    // the server are dropped.
+    // the server are dropped. (QUIT may be out already: in keep mode it
+    // deletes nothing; in delete mode every commit it completes was saved.)
     state.prune_unmarked();
     store.save_state(state).await?;
-    Ok(())
+    Ok(window.quit_sent())
 }
 
-/// The POP3 poll (see [`crate::poll::pop3`]), without the final QUIT.
+/// A body of the stream is on the wire: stores and commits it, or, when
+/// the seen set or the store already holds it (stored before a cut),
+/// reads and drops it. Returns whether the policy deletes it.
+async fn settle_body<C: Pop3Io, S: StoreIo, const N: usize>(
+    client: &mut C,
+    store: &mut S,
+    state: &mut SyncState<N>,
+    plan: &mut Planner<'_>,
+    (msg, key): (u32, MessageKey),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<bool, PollError<C::Error, S::Error>> {
+    let now = plan.policy.now;
+    let known = match state.mark(key) {
+        Some(seen) => Some((seen, false)),
+        // Committed before a cut, seen state not saved.
+        None if store.contains(key).await? => Some((
+            Seen {
+                key,
+                stored_at: now,
+                headers_only: false,
+            },
+            true,
+        )),
+        None => None,
+    };
+    plan.summary.new += u32::from(known.is_none_or(|(_, new)| new));
+    let Some((seen, new)) = known else {
+        let written = store_body(client, store, key, (msg, 0), true, progress).await?;
+        plan.stored(written);
+        progress(Progress::Stored {
+            id: msg,
+            bytes: written,
+            headers_only: false,
+        });
+        if state.insert(key, now, false).is_err() {
+            return Err(PollError::SeenSetFull { capacity: N });
+        }
+        return Ok(plan.delete_after_store(Fetch::Full));
+    };
+    while client.body_chunk().await?.is_some() {}
+    if new {
+        plan.summary.skipped += 1;
+        progress(Progress::Skipped { id: msg, size: 0 });
+    }
+    if state
+        .insert(key, seen.stored_at, seen.headers_only)
+        .is_err()
+    {
+        return Err(PollError::SeenSetFull { capacity: N });
+    }
+    Ok(plan.delete_seen(&seen))
+}
+
+/// The POP3 poll (see [`crate::poll::pop3`]) up to its QUIT; returns
+/// whether QUIT was sent already (its answer is the caller's to read).
 ///
 /// `client` is logged in (TRANSACTION state). The sync state is
 /// loaded from `store` into `state` (the caller provides its
@@ -352,7 +364,7 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
     state: &mut SyncState<N>,
     policy: &Policy<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Summary, PollError<C::Error, S::Error>> {
+) -> Result<(Summary, bool), PollError<C::Error, S::Error>> {
     let mut plan = Planner::new(*policy);
     if !store.load_state(state).await? {
         state.clear();
@@ -373,8 +385,8 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
         && policy.delete_older_than.is_none()
         && (policy.after_store != AfterStore::Keep || state.seen().is_empty());
     if streamable {
-        stream(client, store, state, &mut plan, progress).await?;
-        return Ok(plan.summary);
+        let quit_sent = stream(client, store, state, &mut plan, progress).await?;
+        return Ok((plan.summary, quit_sent));
     }
     let mut first = true;
     // Message numbers are stable within a session: each pass
@@ -410,7 +422,7 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
                 // Commits complete their durability here, before
                 // the QUIT that performs the DELEs.
                 store.save_state(state).await?;
-                return Ok(plan.summary);
+                return Ok((plan.summary, false));
             }
             Err(Error::Refused(_)) => return Err(PollError::NeedsUidl),
             Err(e) => return Err(e.into()),
@@ -510,5 +522,5 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
             break;
         }
     }
-    Ok(plan.summary)
+    Ok((plan.summary, false))
 }
