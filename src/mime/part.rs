@@ -122,6 +122,12 @@ pub struct Part {
     /// The Content-Transfer-Encoding; the body events carry the decoded
     /// bytes.
     pub encoding: Encoding,
+    /// True when the part's body follows ([`Event::Body`](super::Event::Body)
+    /// pieces, then [`Event::PartEnd`](super::Event::PartEnd)); false for a
+    /// container whose parts follow instead. A multipart or
+    /// `message/rfc822` that is not walked into (too deep, no usable
+    /// boundary) is a leaf.
+    pub leaf: bool,
     /// Defects of this part's headers (for instance
     /// [`Defects::HEADER_TOO_LONG`], [`Defects::BAD_BOUNDARY`],
     /// [`Defects::TOO_DEEP`]).

@@ -106,10 +106,15 @@ fn rest_fits(rest: &[u8], whole: bool) -> Option<bool> {
 /// The innermost frame whose boundary line `line` is (`whole`) or may
 /// still become.
 fn matching(line: &[u8], frames: &[Frame], whole: bool) -> Option<(usize, bool)> {
+    if line.len() < 2 {
+        // "-": still on its way to "--".
+        return (!whole && b"--".starts_with(line))
+            .then_some((frames.len().checked_sub(1)?, false));
+    }
     let body = line.strip_prefix(b"--")?;
     frames.iter().enumerate().rev().find_map(|(i, f)| {
         let b = f.boundary.as_bytes();
-        if body.len() <= b.len() {
+        if body.len() < b.len() {
             (!whole && b.starts_with(body)).then_some((i, false))
         } else {
             let rest = body.strip_prefix(b)?;
@@ -144,7 +149,11 @@ impl Scanner {
     /// Looks at the front of `input`; returns how many bytes it took and
     /// what they are. Takes at least one byte, or changes state so that
     /// the next call does.
-    pub(crate) fn step(&mut self, input: &[u8], frames: &[Frame]) -> (usize, Out) {
+    ///
+    /// `hold`: hold line breaks back (bodies). Header blocks pass them on
+    /// at once, so that the walker sees the blank line that ends a block
+    /// (and pushes a multipart's boundary) before the next line is judged.
+    pub(crate) fn step(&mut self, input: &[u8], frames: &[Frame], hold: bool) -> (usize, Out) {
         let Some(&c) = input.first() else {
             return (0, Out::None);
         };
@@ -159,6 +168,10 @@ impl Scanner {
                 return (0, Out::Cr);
             }
             return match input.iter().position(|&b| b == b'\n') {
+                Some(p) if !hold => {
+                    self.mid = false;
+                    (p + 1, Out::Content(0, p + 1))
+                }
                 Some(p) => {
                     let crlf = p > 0 && input.get(p - 1) == Some(&b'\r');
                     self.eol = if crlf { 2 } else { 1 };
@@ -167,7 +180,7 @@ impl Scanner {
                 }
                 None => {
                     let n = input.len();
-                    self.cr = input.last() == Some(&b'\r');
+                    self.cr = hold && input.last() == Some(&b'\r');
                     (n, Out::Content(0, n - usize::from(self.cr)))
                 }
             };
@@ -193,6 +206,9 @@ impl Scanner {
                 self.eol = 0;
                 return (1, Out::Boundary { frame, close });
             }
+            if !hold {
+                return (1, Out::Held(self.held(LOOK)));
+            }
             let crlf = line.last() == Some(&b'\r');
             let h = self.held(line.len() - usize::from(crlf));
             self.eol = if crlf { 2 } else { 1 };
@@ -203,7 +219,7 @@ impl Scanner {
         }
         // Not a boundary line after all.
         self.mid = true;
-        if c == b'\r' {
+        if c == b'\r' && hold {
             // The CR may start this line's CRLF: keep it back.
             self.cr = true;
             let n = self.look_len - 1;

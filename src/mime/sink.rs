@@ -91,7 +91,7 @@ impl Pick {
     fn event<'e, F: FnMut(&Part) -> bool>(&mut self, e: Event<'e>, select: &mut F) -> &'e [u8] {
         match e {
             Event::PartStart(p) => {
-                self.active = self.summary.parts < self.limit && !p.is_multipart() && select(p);
+                self.active = self.summary.parts < self.limit && p.leaf && select(p);
             }
             Event::Body(b) if self.active => {
                 self.summary.bytes += b.len() as u64;

@@ -101,7 +101,7 @@ impl<'b, const DEPTH: usize> Walker<'b, DEPTH> {
     ) -> Result<(), E> {
         while !input.is_empty() {
             let frames = self.frames.get(..self.nframes).unwrap_or(&[]);
-            let (used, out) = self.scan.step(input, frames);
+            let (used, out) = self.scan.step(input, frames, self.mode != Mode::Headers);
             self.out(out, input, on)?;
             input = input.get(used..).unwrap_or(&[]);
         }
@@ -301,6 +301,7 @@ impl<'b, const DEPTH: usize> Walker<'b, DEPTH> {
                 return Ok(());
             }
         }
+        self.part.leaf = true;
         self.defects.insert(self.part.defects);
         self.decoder = match (identity, self.part.encoding) {
             (false, Encoding::Base64) => Decoder::Base64(Base64::default()),
