@@ -3,7 +3,7 @@
 //!
 //! A field is complete only when the next line is seen not to start with
 //! a space or tab, so a field is reported one byte late. CRLF and bare LF
-//! both end a line; unfolding removes the line break and keeps the
+//! both end a line (a bare CR does not); unfolding removes the line break and keeps the
 //! whitespace after it. A field longer than the buffer keeps its start and
 //! is flagged; the rest of it is skipped without being stored.
 
@@ -97,10 +97,16 @@ impl Fields {
                     }
                     _ => self.st = St::InLine,
                 },
-                St::BlankCr => {
-                    // CRLF, or a bare CR taken as a line break.
+                St::BlankCr if c == b'\n' => {
                     self.st = St::LineStart;
-                    return (i + usize::from(c == b'\n'), Found::End);
+                    return (i + 1, Found::End);
+                }
+                St::BlankCr => {
+                    // A bare CR is no line break: it starts a (bad) field.
+                    // So the block only ends at an LF, where the scanner
+                    // ends its runs of header bytes.
+                    self.store(buf, b"\r");
+                    self.st = St::InLine;
                 }
                 St::InLine => {
                     let rest = input.get(i..).unwrap_or(&[]);
@@ -192,6 +198,18 @@ mod tests {
             std::vec![("Subject: 012".into(), true), ("To: y".into(), false)]
         );
         assert_eq!(rest, 1);
+    }
+
+    #[test]
+    fn a_bare_cr_is_no_line_break() {
+        // Found by the fuzz target: a block ending at a bare CR would end
+        // in the middle of a run of bytes the scanner passed on as header.
+        let (f, rest) = run(&[b"Subject: a\r\n\rX: y\r\n\r\nbody"], 64);
+        assert_eq!(
+            f,
+            std::vec![("Subject: a".into(), false), ("\rX: y".into(), false)]
+        );
+        assert_eq!(rest, 4);
     }
 
     #[test]
