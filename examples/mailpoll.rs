@@ -16,6 +16,11 @@
 //! `--store DIR` is a Maildir (`DIR/new/<key>.*`); `--flash FILE` is a
 //! 1 MiB file used as NOR flash (4 KiB pages) through the flash store.
 //! Run it twice: the second poll stores nothing.
+//!
+//! `--extract TYPE` (with `--store DIR`, feature `mime`): after the poll,
+//! the parts of type TYPE (`application/pdf`, `text/plain`, or `image/*`)
+//! of every message in the Maildir are decoded into `DIR.extract/`, one
+//! file per part, named `<message file>.<part>.<file name>`.
 
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::poll::{self, AfterStore, Oversize, Policy, Progress, Summary, SyncState};
@@ -40,6 +45,7 @@ struct Args {
     max_size: Option<u64>,
     ca: Option<String>,
     starttls: bool,
+    extract: Option<String>,
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String> {
@@ -75,7 +81,7 @@ fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String>
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES]")?;
+    let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES] [--extract TYPE]")?;
     let (scheme, user, host, port, mailbox) = parse_url(&url)?;
     let mut a = Args {
         scheme,
@@ -91,6 +97,7 @@ fn parse_args() -> Result<Args, String> {
         max_size: None,
         ca: None,
         starttls: false,
+        extract: None,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -101,6 +108,7 @@ fn parse_args() -> Result<Args, String> {
             "--ca" => a.ca = Some(value()?),
             "--starttls" => a.starttls = true,
             "--delete" => a.delete = true,
+            "--extract" => a.extract = Some(value()?),
             "--older-than" => {
                 a.older_than_days =
                     Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?)
@@ -113,6 +121,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.store.is_some() == a.flash.is_some() {
         return Err("give exactly one of --store DIR or --flash FILE".into());
+    }
+    if a.extract.is_some() && a.store.is_none() {
+        return Err("--extract needs --store DIR".into());
     }
     if a.keep && a.delete {
         return Err("--keep and --delete exclude each other".into());
@@ -368,6 +379,97 @@ fn run(a: &Args, password: &str) -> Result<Summary, String> {
     Err("--flash needs the example built with --features flash".into())
 }
 
+/// Decodes the parts of type `kind` of every message in the Maildir `dir`
+/// into `dir.extract/`, walking each file with the streaming MIME walker.
+#[cfg(feature = "mime")]
+fn extract(dir: &str, kind: &str) -> Result<(), String> {
+    use embedded_mail::mime::{Event, Walker};
+    use std::io::{Read, Write};
+    let out_dir = format!("{}.extract", dir.trim_end_matches('/'));
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{out_dir}: {e}"))?;
+    let wanted = |p: &embedded_mail::mime::Part| match kind.strip_suffix("/*") {
+        Some(main) => p.main_type().eq_ignore_ascii_case(main.as_bytes()),
+        None => p.is(kind),
+    };
+    let mut files: Vec<_> = ["new", "cur"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(format!("{dir}/{sub}")).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut written = 0;
+    for path in files {
+        let msg_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let msg_name = msg_name.split(':').next().unwrap_or_default().to_string();
+        let mut file = std::fs::File::open(&path).map_err(|e| format!("{path:?}: {e}"))?;
+        let mut line = [0u8; 1024];
+        let mut walker: Walker<'_, 8> = Walker::new(&mut line);
+        let mut out: Option<(String, std::fs::File, u64)> = None;
+        let mut on = |e: Event<'_>| -> Result<(), String> {
+            match e {
+                Event::PartStart(p) if p.leaf && wanted(p) => {
+                    // Keep the file name's safe characters only.
+                    let name: String = String::from_utf8_lossy(p.filename.as_bytes())
+                        .chars()
+                        .map(|c| {
+                            if c.is_alphanumeric() || "._-".contains(c) {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
+                        .collect();
+                    let name = if name.trim_matches('.').is_empty() {
+                        "part".into()
+                    } else {
+                        name
+                    };
+                    let target = format!("{out_dir}/{msg_name}.{}.{name}", p.index);
+                    let f = std::fs::File::create(&target).map_err(|e| format!("{target}: {e}"))?;
+                    out = Some((target, f, 0));
+                }
+                Event::Body(b) => {
+                    if let Some((target, f, n)) = &mut out {
+                        f.write_all(b).map_err(|e| format!("{target}: {e}"))?;
+                        *n += b.len() as u64;
+                    }
+                }
+                Event::PartEnd(p) => {
+                    if let Some((target, _, n)) = out.take() {
+                        println!(
+                            "  extracted {} ({n} bytes) to {target}",
+                            String::from_utf8_lossy(p.media_type.as_bytes())
+                        );
+                        written += 1;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        };
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| format!("{path:?}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            walker.feed(&buf[..n], &mut on)?;
+        }
+        let defects = walker.finish(&mut on)?;
+        if !defects.is_empty() {
+            println!("  {msg_name}: MIME defects {defects:?} (best effort)");
+        }
+    }
+    println!("extract: {written} part(s) of type {kind} in {out_dir}");
+    Ok(())
+}
+
+#[cfg(not(feature = "mime"))]
+fn extract(_: &str, _: &str) -> Result<(), String> {
+    Err("needs the example built with --features mime".into())
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -398,6 +500,12 @@ fn main() -> ExitCode {
                 "summary: new {}, stored {}, skipped {}, deleted {}, bytes {}",
                 s.new, s.stored, s.skipped, s.deleted, s.bytes
             );
+            if let (Some(kind), Some(dir)) = (&args.extract, &args.store) {
+                if let Err(e) = extract(dir, kind) {
+                    eprintln!("mailpoll: --extract: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -25,6 +25,9 @@ extern crate std;
 mod fmt;
 
 pub mod error;
+// The byte mover of the clients: dead code in a build without them
+// (e.g. `--no-default-features --features mime`).
+#[cfg(any(feature = "pop3", feature = "imap"))]
 mod link;
 pub mod sasl;
 pub mod wire;
@@ -38,6 +41,9 @@ pub mod imap;
 #[cfg(any(feature = "pop3", feature = "imap"))]
 pub mod poll;
 pub mod store;
+
+#[cfg(feature = "mime")]
+pub mod mime;
 
 #[cfg(feature = "tls")]
 pub mod tls;

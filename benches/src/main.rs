@@ -20,6 +20,10 @@
 //!   0 = straight to Dovecot, with the client's CPU time), IMAP keep and
 //!   delete, POP3 keep and delete, users t30 (1 000 x 10 KiB) and t26
 //!   (20 x 5 MiB), reseeded before every deleting run.
+//! - `em-bench mime`: the MIME walker's decoding speed (base64,
+//!   quoted-printable, 7bit) on in-memory messages (benches/src/mime.rs).
+
+mod mime;
 
 use embedded_io_adapters::std::FromStd;
 use embedded_mail::imap::{self, BodyRequest, FetchItems, GenericEvent, Section, SequenceSet};
@@ -1030,8 +1034,9 @@ fn main() {
         Some("net") => net(&env()),
         Some("scale") => scale(&env()),
         Some("parse") => parse(),
+        Some("mime") => mime::run(),
         _ => {
-            eprintln!("usage: em-bench net|scale|parse|link");
+            eprintln!("usage: em-bench net|scale|parse|link|mime");
             std::process::exit(2);
         }
     }
