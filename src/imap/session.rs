@@ -254,10 +254,17 @@ impl Session {
                 state: "IDLE",
             });
         }
-        if !allowed.contains(&self.state) {
+        // Behind a SELECT or EXAMINE in flight, a command runs in the
+        // mailbox it opens (pipelined; if it fails, so does the command).
+        let opening = self
+            .pending
+            .iter()
+            .any(|p| matches!(p.1, Pending::Select | Pending::Examine));
+        let state = if opening { State::Selected } else { self.state };
+        if !allowed.contains(&state) {
             return Err(ProtocolError::WrongState {
                 command,
-                state: self.state.name(),
+                state: state.name(),
             });
         }
         if self.pending.is_full() {

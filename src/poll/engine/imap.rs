@@ -326,6 +326,76 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// The streaming pass's request: `UID FETCH from:* (UID RFC822.SIZE
+/// INTERNALDATE FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])`.
+fn stream_command(from: u32) -> crate::imap::Command<'static> {
+    use crate::imap::{BodyRequest, Command, FetchItems, Section, SeqRange, SequenceSet};
+    let items = FetchItems {
+        uid: true,
+        flags: true,
+        size: true,
+        internal_date: true,
+        body: Some(BodyRequest::peek(Section::HeaderFields("MESSAGE-ID"))),
+        // The second body item rides in the same command.
+        second_body: Some(BodyRequest::peek(Section::Full)),
+        ..FetchItems::default()
+    };
+    Command::Fetch {
+        set: SequenceSet::Range(SeqRange::from(from)),
+        uid: true,
+        items,
+    }
+}
+
+/// SELECT (or EXAMINE) `mailbox`, with the streaming pass's request from
+/// UID `stream_from` pipelined behind it when given: it runs in the
+/// mailbox the SELECT opens, so a poll costs no round trip for opening
+/// it. Returns the mailbox state and the request's tag. If the SELECT
+/// fails, the request's answer (a refusal) is read before returning.
+async fn open_mailbox<C: ImapIo>(
+    client: &mut C,
+    mailbox: &str,
+    read_only: bool,
+    stream_from: Option<u32>,
+) -> Result<(crate::imap::MailboxState, Option<u32>), Error<C::Error>> {
+    use crate::imap::Command;
+    let open = if read_only {
+        Command::Examine(mailbox)
+    } else {
+        Command::Select {
+            mailbox,
+            condstore: false,
+        }
+    };
+    let mut tags = heapless::Vec::new();
+    match stream_from {
+        Some(from) => {
+            client
+                .submit_all(&[open, stream_command(from)], &mut tags)
+                .await?
+        }
+        None => client.submit_all(&[open], &mut tags).await?,
+    }
+    let (open_tag, fetch_tag) = (tags.first().copied().unwrap_or(0), tags.get(1).copied());
+    if let Err(e) = client.complete(open_tag).await {
+        if let Some(tag) = fetch_tag {
+            drain(client, tag).await?;
+        }
+        return Err(e);
+    }
+    Ok((client.mailbox(), fetch_tag))
+}
+
+/// Reads the answer of a command whose results are not wanted (a
+/// pipelined request that turned out to be for another UID space, or
+/// behind a failed SELECT).
+async fn drain<C: ImapIo>(client: &mut C, tag: u32) -> Result<(), Error<C::Error>> {
+    match client.complete(tag).await {
+        Ok(()) | Err(Error::Refused(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The streaming pass: every new message in one request, `UID FETCH
 /// last+1:* (UID RFC822.SIZE INTERNALDATE FLAGS
 /// BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])`. Each
@@ -348,36 +418,24 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
     store: &mut S,
     state: &mut SyncState<N>,
     cursor: &mut ImapCursor,
-    validity: u32,
+    (validity, sent): (u32, Option<u32>),
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<bool, PollError<C::Error, S::Error>> {
-    use crate::imap::{
-        BodyRequest, Command, FetchItems, GenericEvent, Section, SeqRange, SequenceSet,
-    };
+    use crate::imap::GenericEvent;
     use crate::poll::Partial;
     let policy = plan.policy;
     let from = cursor.last_uid.saturating_add(1);
-    let items = FetchItems {
-        uid: true,
-        flags: true,
-        size: true,
-        internal_date: true,
-        body: Some(BodyRequest::peek(Section::HeaderFields("MESSAGE-ID"))),
-        ..FetchItems::default()
+    let fetch_tag = match sent {
+        Some(tag) => tag,
+        None => {
+            let mut tags = heapless::Vec::new();
+            client
+                .submit_all(&[stream_command(from)], &mut tags)
+                .await?;
+            tags.first().copied().unwrap_or(0)
+        }
     };
-    // The second body item rides in the same command.
-    let cmd = Command::Fetch {
-        set: SequenceSet::Range(SeqRange::from(from)),
-        uid: true,
-        items: FetchItems {
-            second_body: Some(BodyRequest::peek(Section::Full)),
-            ..items
-        },
-    };
-    let mut tags = heapless::Vec::new();
-    client.submit_all(&[cmd], &mut tags).await?;
-    let fetch_tag = tags.first().copied().unwrap_or(0);
     // UIDs to delete (committed, or known and due), and committed
     // ones to flag \Seen (leave mode with set_seen), as runs.
     let mut doomed: heapless::Vec<(u32, u32), BATCH> = heapless::Vec::new();
@@ -548,9 +606,24 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         && policy.delete_older_than.is_none()
         && policy.quota_guard.is_none()
         && !policy.set_seen;
-    let ms = client.select(mailbox, read_only).await?;
-    let validity = ms.uid_validity.ok_or(PollError::NoUidValidity)?;
     let mbox = key_of(&[mailbox.as_bytes()]);
+    let limits =
+        policy.max_size.is_some() || policy.max_messages.is_some() || policy.max_bytes.is_some();
+    // The stream's request goes out with the SELECT, from the saved cursor
+    // (it holds unless UIDVALIDITY changed, which the SELECT tells).
+    let guess = state
+        .cursor()
+        .filter(|c| c.mailbox == mbox)
+        .map_or(0, |c| c.last_uid);
+    let guess_streams = !limits && (guess > 0 || state.seen().is_empty());
+    let stream_from = guess_streams.then_some(guess.saturating_add(1));
+    let (ms, early) = open_mailbox(client, mailbox, read_only, stream_from).await?;
+    let Some(validity) = ms.uid_validity else {
+        if let Some(tag) = early {
+            drain(client, tag).await?;
+        }
+        return Err(PollError::NoUidValidity);
+    };
     let mut cursor = match state.cursor() {
         Some(c) if c.mailbox == mbox && c.uid_validity == validity => c,
         // First poll, another mailbox, or a new UIDVALIDITY:
@@ -564,10 +637,16 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
     // Without size limits or caps, and unless this is a rescan of a
     // mailbox already polled (a new UIDVALIDITY: its bodies would
     // mostly be known), every new message comes in one request.
-    let streamable = policy.max_size.is_none()
-        && policy.max_messages.is_none()
-        && policy.max_bytes.is_none()
-        && (cursor.last_uid > 0 || state.seen().is_empty());
+    let streamable = !limits && (cursor.last_uid > 0 || state.seen().is_empty());
+    // What this poll handles starts here; below it, only what earlier
+    // polls left (see `delete_due`).
+    let first_new = cursor.last_uid.saturating_add(1);
+    let mut early = early;
+    if let Some(tag) = early.filter(|_| !streamable || Some(first_new) != stream_from) {
+        // UIDVALIDITY changed: the request was for another UID space.
+        drain(client, tag).await?;
+        early = None;
+    }
     let mut scan = true;
     if streamable {
         let complete = stream_new(
@@ -575,7 +654,7 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
             store,
             state,
             &mut cursor,
-            validity,
+            (validity, early),
             &mut plan,
             progress,
         )
@@ -595,7 +674,14 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         .await?;
     }
     delete_due(
-        client, mailbox, store, state, cursor, validity, &mut plan, progress,
+        client,
+        mailbox,
+        store,
+        state,
+        (cursor, first_new),
+        validity,
+        &mut plan,
+        progress,
     )
     .await?;
     Ok(plan.summary)
@@ -729,7 +815,7 @@ async fn delete_due<C: ImapIo, S: StoreIo, const N: usize>(
     mailbox: &str,
     store: &mut S,
     state: &mut SyncState<N>,
-    cursor: ImapCursor,
+    (cursor, first_new): (ImapCursor, u32),
     validity: u32,
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
@@ -752,7 +838,14 @@ async fn delete_due<C: ImapIo, S: StoreIo, const N: usize>(
     // In delete/move mode this also finishes deletions a cut
     // interrupted after the commit (the cursor is past them).
     let deleting = policy.after_store != AfterStore::Keep;
-    if !(older || used.is_some() || deleting) || cursor.last_uid == 0 {
+    // Delete mode alone needs only what earlier polls left: this poll
+    // deleted what it handled itself.
+    let last = if older || used.is_some() {
+        cursor.last_uid
+    } else {
+        cursor.last_uid.min(first_new.saturating_sub(1))
+    };
+    if !(older || used.is_some() || deleting) || last == 0 {
         return Ok(());
     }
     let how = if deleting {
@@ -765,8 +858,8 @@ async fn delete_due<C: ImapIo, S: StoreIo, const N: usize>(
     // messages stay: windows keep each listing's traffic bounded.
     let window = if deleting { u32::MAX } else { WINDOW };
     let mut from = 1u32;
-    while from <= cursor.last_uid {
-        let end = from.saturating_add(window - 1).min(cursor.last_uid);
+    while from <= last {
+        let end = from.saturating_add(window - 1).min(last);
         let set = SequenceSet::Range(SeqRange::range(from, end));
         let (listed, more, _) = candidates(client, set, from, validity).await?;
         let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();
@@ -801,7 +894,7 @@ async fn delete_due<C: ImapIo, S: StoreIo, const N: usize>(
         }
         from = match listed.last() {
             Some(last) if more => last.id.saturating_add(1),
-            _ if end < cursor.last_uid => end + 1,
+            _ if end < last => end + 1,
             _ => break,
         };
         if from == 0 {

@@ -118,11 +118,8 @@ pub(crate) trait ImapIo {
     type Error;
     fn caps(&self) -> &crate::imap::Capabilities;
     fn tx_capacity(&self) -> usize;
-    async fn select(
-        &mut self,
-        mailbox: &str,
-        read_only: bool,
-    ) -> Result<crate::imap::MailboxState, Error<Self::Error>>;
+    /// The selected mailbox's state, as the session tracked it.
+    fn mailbox(&self) -> crate::imap::MailboxState;
     async fn fetch(
         &mut self,
         set: crate::imap::SequenceSet<'_>,
@@ -213,12 +210,8 @@ macro_rules! imap_io {
             fn tx_capacity(&self) -> usize {
                 <$client>::tx_capacity(self)
             }
-            async fn select(&mut self, mailbox: &str, read_only: bool) -> Result<crate::imap::MailboxState, Error<T::Error>> {
-                if read_only {
-                    <$client>::examine(self, mailbox)$($await)*
-                } else {
-                    <$client>::select(self, mailbox)$($await)*
-                }
+            fn mailbox(&self) -> crate::imap::MailboxState {
+                *<$client>::session(self).mailbox()
             }
             async fn fetch(
                 &mut self,
