@@ -303,3 +303,129 @@ fn a_streamed_message_flagged_deleted_is_not_stored_in_leave_mode() {
     assert_eq!((summary.stored, summary.skipped), (1, 1));
     assert_eq!(bodies, vec![BODY8.as_bytes().to_vec()]);
 }
+
+/// A poll after an earlier one (cursor at UID 5 of UIDVALIDITY 41) sends
+/// the stream's request with the EXAMINE; the server's new UIDVALIDITY
+/// (42) makes that request's answer another UID space's: it is read and
+/// dropped, and the mailbox is rescanned in batches, each message stored
+/// once.
+#[test]
+fn a_stream_sent_with_examine_is_dropped_when_uidvalidity_changed() {
+    use embedded_mail::poll::ImapCursor;
+    use embedded_mail::store::{key_of, MessageStore};
+    let make = || {
+        opening(&[
+            (
+                STREAM.replace("1:*", "6:*"),
+                format!(
+                    "{}{}A0003 OK done\r\n",
+                    streamed(1, 7, "", "seven", BODY7),
+                    streamed(2, 8, "", "eight", BODY8)
+                ),
+            ),
+            (
+                LISTING.replace("A0003", "A0004"),
+                format!(
+                    "* 1 FETCH (UID 7 FLAGS () INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     * 2 FETCH (UID 8 FLAGS () INTERNALDATE \"01-Dec-2026 10:01:00 +0000\" RFC822.SIZE {} BODY[HEADER.FIELDS (MESSAGE-ID)] {})\r\n\
+                     A0004 OK done\r\n",
+                    BODY7.len(),
+                    head("seven"),
+                    BODY8.len(),
+                    head("eight"),
+                ),
+            ),
+            (
+                "A0005 UID FETCH 7:8 (UID BODY.PEEK[])\r\n".into(),
+                format!(
+                    "* 1 FETCH (UID 7 BODY[] {{{}}}\r\n{BODY7})\r\n* 2 FETCH (UID 8 BODY[] {{{}}}\r\n{BODY8})\r\nA0005 OK done\r\n",
+                    BODY7.len(),
+                    BODY8.len()
+                ),
+            ),
+        ])
+    };
+    let total = Script::server_len(&make());
+    for split in (0..=total).step_by(11) {
+        for chunk in [1, 7, 4096] {
+            let script = Script::new(make(), chunk, split);
+            let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+            let mut c = Client::connect(script, &mut rx, &mut tx).unwrap();
+            c.login("u", "p").unwrap();
+            let mut store = Mem::new();
+            let mut state: SyncState<16> = SyncState::new();
+            state.set_cursor(ImapCursor {
+                mailbox: key_of(&[b"INBOX"]),
+                uid_validity: 41,
+                last_uid: 5,
+            });
+            // Something stored before, so the rescan goes by batches.
+            state.insert(key_of(&[b"older"]), 0, false).unwrap();
+            store.save_state(&state).unwrap();
+            let summary = poll::imap(
+                &mut c,
+                "INBOX",
+                &mut store,
+                &mut state,
+                &Policy::default(),
+                |_| {},
+            )
+            .unwrap_or_else(|e| panic!("split {split} chunk {chunk}: {e}"));
+            assert_eq!(
+                (summary.new, summary.stored),
+                (2, 2),
+                "split {split} chunk {chunk}"
+            );
+            let mut bodies: Vec<Vec<u8>> = store.messages().map(|(_, b)| b.to_vec()).collect();
+            bodies.sort();
+            assert_eq!(
+                bodies,
+                vec![BODY8.as_bytes().to_vec(), BODY7.as_bytes().to_vec()]
+            );
+            assert_eq!(
+                state.cursor().map(|c| (c.uid_validity, c.last_uid)),
+                Some((42, 8))
+            );
+        }
+    }
+}
+
+/// A refused EXAMINE fails the poll with its refusal; the pipelined
+/// request's answer (BAD: no mailbox) is read first, nothing is stored.
+#[test]
+fn a_refused_examine_reads_the_pipelined_request_and_fails() {
+    let make = || {
+        let refs = [
+            ("", "* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+            (
+                "A0001 LOGIN u p\r\n",
+                "A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n",
+            ),
+        ];
+        let mut t = turns(&refs);
+        let open = format!("A0002 EXAMINE \"INBOX\"\r\n{STREAM}");
+        t.extend(turns(&[(
+            open.as_str(),
+            "A0002 NO [NONEXISTENT] no such mailbox\r\nA0003 BAD no mailbox selected\r\n",
+        )]));
+        t
+    };
+    let script = Script::new(make(), 4096, 0);
+    let (mut rx, mut tx) = ([0u8; 256], [0u8; 256]);
+    let mut c = Client::connect(script, &mut rx, &mut tx).unwrap();
+    c.login("u", "p").unwrap();
+    let mut store = Mem::new();
+    let mut state: SyncState<16> = SyncState::new();
+    let e = poll::imap(
+        &mut c,
+        "INBOX",
+        &mut store,
+        &mut state,
+        &Policy::default(),
+        |_| {},
+    )
+    .expect_err("the mailbox does not exist");
+    assert!(e.to_string().contains("no such mailbox"), "{e}");
+    assert_eq!(store.messages().count(), 0);
+    assert_eq!(c.session().in_flight(), 0, "both answers were read");
+}
