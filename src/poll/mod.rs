@@ -51,6 +51,7 @@
 //! `14 * N + 40` bytes.
 
 pub mod batch;
+pub mod doomed;
 pub mod state;
 #[cfg(feature = "pop3")]
 pub mod window;

@@ -21,8 +21,9 @@ use heapless::Deque;
 /// group's, 8 bytes each).
 pub const GROUP: u32 = crate::poll::BATCH as u32;
 
-/// Commits between two saves of the sync state (the DELEs of a stretch
-/// go out once it is saved).
+/// Commits before the first save of the sync state (the DELEs of a
+/// stretch go out once it is saved); each later stretch is twice as long,
+/// so a long pass saves a few times, not once per 32 messages.
 const SAVE_EVERY: u32 = crate::poll::BATCH as u32;
 
 /// Runs of commands in flight at most: the session's own limit, so the
@@ -104,6 +105,8 @@ pub struct Pop3Stream {
     due_len: u32,
     sent: u32,
     saved: u32,
+    /// Saves so far.
+    saves: u32,
 }
 
 impl Pop3Stream {
@@ -124,6 +127,7 @@ impl Pop3Stream {
             due_len: 0,
             sent: 0,
             saved: 0,
+            saves: 0,
         }
     }
 
@@ -141,12 +145,13 @@ impl Pop3Stream {
     /// DELEs, or every body is in and some still wait.
     pub fn must_save(&self) -> bool {
         let unsaved = self.due_len - self.saved;
-        unsaved >= SAVE_EVERY || (unsaved > 0 && self.bodies_done())
+        unsaved >= SAVE_EVERY << self.saves.min(16) || (unsaved > 0 && self.bodies_done())
     }
 
     /// The sync state was saved: every commit so far may be deleted.
     pub fn saved(&mut self) {
         self.saved = self.due_len;
+        self.saves += 1;
     }
 
     /// What to send now, if anything: DELEs of saved commits first, then

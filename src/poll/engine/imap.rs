@@ -4,6 +4,7 @@
 use super::io::{ImapIo, StoreIo};
 use crate::error::Error;
 use crate::poll::batch::{Batch, Listed, Plan};
+use crate::poll::doomed::Doomed;
 use crate::poll::{
     AfterStore, Fetch, ImapCursor, Planner, Policy, PollError, Progress, Seen, Summary, SyncState,
     BATCH,
@@ -123,6 +124,39 @@ async fn delete_runs<C: ImapIo>(
     runs: &[(u32, u32)],
     after: AfterStore<'_>,
 ) -> Result<u32, Error<C::Error>> {
+    use crate::imap::SequenceSet;
+    if let (AfterStore::MoveTo(folder), false) = (after, client.caps().move_) {
+        // COPY + delete, each waited for (see `move_uids`).
+        let (ranges, groups) = run_sets(runs, client.tx_capacity(), 32 + 2 * folder.len());
+        for g in groups.iter() {
+            let set = SequenceSet::List(
+                ranges
+                    .get(usize::from(g.start)..usize::from(g.end))
+                    .unwrap_or(&[]),
+            );
+            client.move_uids(set, folder).await?;
+        }
+    } else {
+        let mut tags = heapless::Vec::new();
+        submit_deletions(client, runs, after, &mut tags).await?;
+        for &tag in tags.iter() {
+            client.complete(tag).await?;
+        }
+    }
+    Ok(runs.iter().map(|&(lo, hi)| hi.saturating_sub(lo) + 1).sum())
+}
+
+/// Sends the deletion (or move, with the MOVE capability) of runs of
+/// UIDs without waiting for the answers, in one write per
+/// command-buffer-full: `UID STORE +FLAGS.SILENT (\Deleted)` and `UID
+/// EXPUNGE` (plain EXPUNGE without UIDPLUS), or `UID MOVE`. Pushes the
+/// commands' tags.
+async fn submit_deletions<C: ImapIo>(
+    client: &mut C,
+    runs: &[(u32, u32)],
+    after: AfterStore<'_>,
+    tags: &mut heapless::Vec<u32, { crate::imap::MAX_IN_FLIGHT }>,
+) -> Result<(), Error<C::Error>> {
     use crate::imap::{Command, SequenceSet, StoreOp};
     let overhead = match after {
         AfterStore::MoveTo(folder) => 32 + 2 * folder.len(),
@@ -135,8 +169,17 @@ async fn delete_runs<C: ImapIo>(
                 .get(usize::from(g.start)..usize::from(g.end))
                 .unwrap_or(&[]),
         );
-        if let AfterStore::MoveTo(folder) = after {
-            client.move_uids(set, folder).await?;
+        if let AfterStore::MoveTo(mailbox) = after {
+            client
+                .submit_all(
+                    &[Command::Move {
+                        set,
+                        uid: true,
+                        mailbox,
+                    }],
+                    tags,
+                )
+                .await?;
             continue;
         }
         let flag = Command::Store {
@@ -151,13 +194,9 @@ async fn delete_runs<C: ImapIo>(
         } else {
             Command::Expunge
         };
-        let mut tags = heapless::Vec::new();
-        client.submit_all(&[flag, expunge], &mut tags).await?;
-        for &tag in tags.iter() {
-            client.complete(tag).await?;
-        }
+        client.submit_all(&[flag, expunge], tags).await?;
     }
-    Ok(runs.iter().map(|&(lo, hi)| hi.saturating_sub(lo) + 1).sum())
+    Ok(())
 }
 
 /// `UID STORE set +FLAGS.SILENT (\Seen)` for runs of UIDs.
@@ -326,6 +365,53 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// Deletions the stream sent while it ran: their runs (for the summary
+/// and progress once the stream ends) and the tags still unanswered.
+#[derive(Default)]
+struct Flushed {
+    runs: heapless::Vec<(u32, u32), { crate::poll::doomed::RUNS }>,
+    tags: heapless::Vec<u32, { crate::imap::MAX_IN_FLIGHT }>,
+}
+
+impl Flushed {
+    /// Room for a flush of `runs` runs: to remember them, and for two
+    /// commands each beside the stream's own request.
+    fn has_room(&self, runs: usize) -> bool {
+        self.runs.len() + runs <= crate::poll::doomed::RUNS
+            && self.tags.len() + 2 * runs < crate::imap::MAX_IN_FLIGHT
+    }
+
+    async fn send<C: ImapIo>(
+        &mut self,
+        client: &mut C,
+        runs: heapless::Vec<(u32, u32), { crate::poll::doomed::RUNS }>,
+        after: AfterStore<'_>,
+    ) -> Result<(), Error<C::Error>> {
+        submit_deletions(client, &runs, after, &mut self.tags).await?;
+        for (lo, hi) in runs {
+            match self.runs.last_mut() {
+                Some((_, last)) if last.checked_add(1) == Some(lo) => *last = hi,
+                _ => {
+                    let _ = self.runs.push((lo, hi));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn in_flight(&self) -> bool {
+        !self.tags.is_empty()
+    }
+
+    fn waits_for(&self, tag: u32) -> bool {
+        self.tags.contains(&tag)
+    }
+
+    fn done(&mut self, tag: u32) {
+        self.tags.retain(|&t| t != tag);
+    }
+}
+
 /// The streaming pass's request: `UID FETCH from:* (UID RFC822.SIZE
 /// INTERNALDATE FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[])`.
 fn stream_command(from: u32) -> crate::imap::Command<'static> {
@@ -438,14 +524,21 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
     };
     // UIDs to delete (committed, or known and due), and committed
     // ones to flag \Seen (leave mode with set_seen), as runs.
-    let mut doomed: heapless::Vec<(u32, u32), BATCH> = heapless::Vec::new();
+    let mut doomed = Doomed::new();
     let mut to_flag: heapless::Vec<(u32, u32), BATCH> = heapless::Vec::new();
+    // Deletions sent while the stream runs (when they need no answer
+    // before the next command: UIDPLUS, or MOVE), and their tags.
+    let mut flushed = Flushed::default();
+    let can_flush = match policy.after_store {
+        AfterStore::MoveTo(_) => client.caps().move_,
+        _ => client.caps().uidplus,
+    };
     let mut cur = Partial::default();
     let (mut in_header, mut open, mut written, mut body_seen) = (false, false, 0u64, false);
     let mut settled_to = cursor.last_uid;
     let mut unsettled = false;
     let mut fetching = true;
-    while fetching {
+    while fetching || flushed.in_flight() {
         match client.next_event().await? {
             ev if cur.item(&ev) => {}
             GenericEvent::FetchStart { seq } => {
@@ -482,9 +575,7 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
                     plan.summary.skipped += 1;
                     state.insert_evicting(key, seen.stored_at, seen.headers_only);
                     progress(Progress::Skipped { id: cur.uid, size });
-                    if plan.delete_seen(&seen)
-                        && !crate::poll::batch::push_run(&mut doomed, cur.uid)
-                    {
+                    if plan.delete_seen(&seen) && !doomed.add(cur.uid) {
                         unsettled = true;
                         continue;
                     }
@@ -522,19 +613,15 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
                     // message that could not be deleted later is
                     // not stored now.
                     let deletes = plan.delete_after_store(Fetch::Full);
-                    let list = if deletes {
-                        Some(&mut doomed)
-                    } else if policy.set_seen {
-                        Some(&mut to_flag)
+                    let room = if deletes {
+                        doomed.add(cur.uid)
                     } else {
-                        None
+                        !policy.set_seen || crate::poll::batch::push_run(&mut to_flag, cur.uid)
                     };
-                    if let Some(list) = list {
-                        if !crate::poll::batch::push_run(list, cur.uid) {
-                            store.abort().await?;
-                            unsettled = true;
-                            continue;
-                        }
+                    if !room {
+                        store.abort().await?;
+                        unsettled = true;
+                        continue;
                     }
                     store.commit().await?;
                     plan.stored(written);
@@ -549,8 +636,20 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
                     // Key items without a body: not settled here.
                     unsettled = true;
                 }
+                if can_flush && doomed.due() && flushed.has_room(doomed.runs()) {
+                    // Saved first: only then may they go.
+                    store.save_state(state).await?;
+                    doomed.saved();
+                    flushed
+                        .send(client, doomed.take(), policy.after_store)
+                        .await?;
+                }
             }
             GenericEvent::Done { tag, .. } if tag == fetch_tag => fetching = false,
+            GenericEvent::Done { tag, .. } => flushed.done(tag),
+            GenericEvent::Refused { tag, refusal, .. } if flushed.waits_for(tag) => {
+                return Err(PollError::Mail(Error::Refused(refusal)));
+            }
             GenericEvent::Refused { tag, refusal, .. } if tag == fetch_tag => {
                 plan.summary.listing_refused = Some(refusal);
                 unsettled = true;
@@ -570,12 +669,17 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
     }
     state.set_cursor(*cursor);
     store.save_state(state).await?;
+    doomed.saved();
     // After the save: the deletions (and flags) of what is stored.
-    plan.summary.deleted += delete_runs(client, &doomed, policy.after_store).await?;
-    for &(lo, hi) in doomed.iter() {
-        for id in lo..=hi {
-            progress(Progress::Deleted { id });
-        }
+    let rest = doomed.take();
+    plan.summary.deleted += delete_runs(client, &rest, policy.after_store).await?;
+    plan.summary.deleted += flushed
+        .runs
+        .iter()
+        .map(|&(lo, hi)| hi - lo + 1)
+        .sum::<u32>();
+    for &(lo, hi) in flushed.runs.iter().chain(rest.iter()) {
+        (lo..=hi).for_each(|id| progress(Progress::Deleted { id }));
     }
     flag_seen_runs(client, &to_flag).await?;
     Ok(!unsettled)

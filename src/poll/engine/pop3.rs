@@ -214,8 +214,8 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
 /// maildrop is asked for in groups of pipelined `UIDL n` + `RETR n`, as
 /// many in flight as [`Policy::pipeline`] allows, so nothing waits for a
 /// listing. What goes out and when is the [`Pop3Stream`] plan's: each
-/// body is committed as it ends; the state is saved every
-/// [`BATCH`] commits and their DELEs then join the pipeline. A message
+/// body is committed as it ends; the state is saved after 32, then 64,
+/// 128, … commits, and their DELEs then join the pipeline. A message
 /// the seen set or the store already holds (stored before a cut) is read
 /// and dropped, then deleted if due.
 async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
