@@ -1028,8 +1028,96 @@ IMAP, {label} (user {user})");
     }
 }
 
+/// The same for an IMAP delete poll of t30.
+fn trace_imap(e: &Env, port: u16, rtt_ms: u64) {
+    reseed("t30");
+    let t0 = Instant::now();
+    let ms = |t: Instant| t.duration_since(t0).as_secs_f64() * 1e3;
+    let mut store = tmp_maildir();
+    let mut state: Box<SyncState<LINK_SEEN>> = Box::new(SyncState::new());
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = imap::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
+    c.login("t30", &e.password).unwrap();
+    let logged_in = Instant::now();
+    let (mut first_stored, mut last_stored, mut first_deleted) = (None, None, None);
+    let delete = Policy { after_store: poll::AfterStore::Delete, ..Policy::default() };
+    let s = poll::imap(&mut c, "INBOX", &mut store, &mut *state, &delete, |p| match p {
+        poll::Progress::Stored { .. } => {
+            first_stored.get_or_insert(Instant::now());
+            last_stored = Some(Instant::now());
+        }
+        poll::Progress::Deleted { .. } => {
+            first_deleted.get_or_insert(Instant::now());
+        }
+        _ => {}
+    })
+    .unwrap();
+    let done = Instant::now();
+    c.logout().unwrap();
+    let out = Instant::now();
+    let _ = std::fs::remove_dir_all(store.root());
+    println!(
+        "IMAP delete, {} messages, {rtt_ms} ms link (ms from connect): logged in {:.0}, first stored {:.0}, last stored {:.0}, deletions answered {:.0}, poll done {:.0}, logged out {:.0}",
+        s.stored,
+        ms(logged_in),
+        first_stored.map_or(0.0, ms),
+        last_stored.map_or(0.0, ms),
+        first_deleted.map_or(0.0, ms),
+        ms(done),
+        ms(out)
+    );
+}
+
+/// Where a POP3 delete poll of t30 over a 20 ms link spends its time:
+/// milliseconds from the connect to each phase (`em-bench trace`).
+fn trace(e: &Env) {
+    let rtt_ms: u64 = std::env::var("BENCH_RTT_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let via = |p: u16| if rtt_ms == 0 { p } else { latency_proxy(p, Duration::from_millis(rtt_ms)) };
+    trace_imap(e, via(e.imap), rtt_ms);
+    let port = via(e.pop3);
+    reseed("t30");
+    let t0 = Instant::now();
+    let ms = |t: Instant| t.duration_since(t0).as_secs_f64() * 1e3;
+    let mut store = tmp_maildir();
+    let mut state: Box<SyncState<LINK_SEEN>> = Box::new(SyncState::new());
+    let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
+    let mut c = pop3::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
+    let greeted = Instant::now();
+    c.capabilities().unwrap();
+    c.login("t30", &e.password).unwrap();
+    let logged_in = Instant::now();
+    let (mut first_stored, mut last_stored, mut first_deleted, mut last_deleted) = (None, None, None, None);
+    let delete = Policy { after_store: poll::AfterStore::Delete, ..Policy::default() };
+    let (s, _) = poll::pop3(c, &mut store, &mut *state, &delete, |p| match p {
+        poll::Progress::Stored { .. } => {
+            first_stored.get_or_insert(Instant::now());
+            last_stored = Some(Instant::now());
+        }
+        poll::Progress::Deleted { .. } => {
+            first_deleted.get_or_insert(Instant::now());
+            last_deleted = Some(Instant::now());
+        }
+        _ => {}
+    })
+    .unwrap();
+    let done = Instant::now();
+    let _ = std::fs::remove_dir_all(store.root());
+    println!(
+        "POP3 delete, {} messages, {rtt_ms} ms link (ms from connect): greeting {:.0}, logged in {:.0}, first stored {:.0}, last stored {:.0}, first DELE answered {:.0}, last DELE answered {:.0}, QUIT answered {:.0}",
+        s.stored,
+        ms(greeted),
+        ms(logged_in),
+        first_stored.map_or(0.0, ms),
+        last_stored.map_or(0.0, ms),
+        first_deleted.map_or(0.0, ms),
+        last_deleted.map_or(0.0, ms),
+        ms(done)
+    );
+}
+
 fn main() {
     match std::env::args().nth(1).as_deref() {
+        Some("trace") => trace(&env()),
         Some("link") => link(&env()),
         Some("net") => net(&env()),
         Some("scale") => scale(&env()),
