@@ -14,6 +14,10 @@ use heapless::Vec;
 /// How many commands may await their responses at once (pipelining).
 pub const MAX_IN_FLIGHT: usize = 16;
 
+/// The most synchronizing literals one command may carry (LOGIN's user
+/// name and password).
+pub const MAX_PAUSES: usize = 2;
+
 /// A command sent and awaiting its tagged response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -146,6 +150,7 @@ pub struct Session {
     pub(super) broken: bool,
     pub(super) skip_oversized: bool,
     pub(super) max_literal: u64,
+    pub(super) pauses: super::command::Pauses,
 }
 
 impl Default for Session {
@@ -184,6 +189,7 @@ impl Session {
             broken: false,
             skip_oversized: false,
             max_literal: u64::from(u32::MAX),
+            pauses: Vec::new(),
         }
     }
 
@@ -215,6 +221,21 @@ impl Session {
     /// The tag number of the last command encoded (`A0001` is 1).
     pub fn last_tag(&self) -> u32 {
         self.last_tag
+    }
+
+    /// Where the bytes of the last encoded command must pause for the
+    /// server's continuation request (`+`): the offsets just after each
+    /// synchronizing literal's `{N}\r\n` (RFC 3501 §7.5), in order.
+    /// Send the bytes up to the first offset, read events until
+    /// [`GenericEvent::Continue`] (a tagged `NO`/`BAD` instead means the
+    /// command was refused and nothing more may be sent), then go on to
+    /// the next. Empty for most commands: an argument only needs a
+    /// synchronizing literal when it holds CR, LF or 8-bit bytes (without
+    /// UTF8=ACCEPT) and the server offers neither LITERAL+ nor, for
+    /// short ones, LITERAL- (RFC 7888). Such a command must be the only
+    /// one in flight. Each pause costs a round trip.
+    pub fn literal_pauses(&self) -> &[usize] {
+        &self.pauses
     }
 
     /// True once an error left the session out of step with the server.
@@ -297,6 +318,7 @@ impl Session {
     pub(super) fn commit(&mut self, p: Pending) {
         // `check` made sure there is room.
         let _ = self.pending.push((self.next_tag, p));
+        self.pauses.clear();
         self.last_tag = self.next_tag;
         self.next_tag = match self.next_tag.checked_add(1) {
             Some(n) if n < 100_000_000 => n,
