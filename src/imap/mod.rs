@@ -59,7 +59,9 @@ pub use event::{
     StatusValues, Str,
 };
 pub use sequence::{parse_ranges, SeqNum, SeqRange, SequenceSet};
-pub use session::{AppendPlan, Decoded, Pending, Session, MAX_IN_FLIGHT, MAX_PAUSES};
+pub use session::{
+    AppendPlan, Decoded, Pending, Session, DEFAULT_MAX_LINE, MAX_IN_FLIGHT, MAX_PAUSES,
+};
 pub use types::{Capabilities, FlagSet, MailboxState, State};
 pub use utf7::Utf7Error;
 
