@@ -9,9 +9,10 @@
 //! ```
 //!
 //! `pop3s://` and `imaps://` (implicit TLS), or `--starttls` on `pop3://` /
-//! `imap://`, need the example built with `tls` and `--ca FILE`, the DER
-//! CA that signed the server's certificate; the certificate's name must
-//! match the URL's host.
+//! `imap://`, need the example built with `tls` and `--ca FILE`, the CA
+//! that signed the server's certificate (PEM or DER); the certificate must
+//! name the URL's host (a DNS name, or an IP address as an `IP Address`
+//! subjectAltName).
 //!
 //! `--timeout SECS` (default 30) bounds connecting and every read and
 //! write: a server that stops answering (or a wrong port that never
@@ -319,6 +320,35 @@ fn hint_poll(a: &Args, e: &str) -> String {
     }
 }
 
+/// The CA certificate of `--ca`, as DER: the first `CERTIFICATE` block of
+/// a PEM file, or a DER file as it is.
+#[cfg(feature = "tls")]
+fn read_ca(path: &str) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    if bytes.first() == Some(&0x30) {
+        return Ok(bytes); // DER: a SEQUENCE
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
+        return Err(format!(
+            "{path}: neither a PEM certificate (-----BEGIN CERTIFICATE-----) nor DER: give the CA's certificate"
+        ));
+    };
+    let body = &text[start + "-----BEGIN CERTIFICATE-----".len()..];
+    let end = body
+        .find("-----END CERTIFICATE-----")
+        .ok_or_else(|| format!("{path}: PEM certificate without its END line"))?;
+    let b64: Vec<u8> = body[..end]
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let mut der = vec![0u8; b64.len() / 4 * 3 + 3];
+    let n = embedded_mail::sasl::base64::decode(&b64, &mut der)
+        .map_err(|e| format!("{path}: bad base64 in the PEM certificate: {e:?}"))?;
+    der.truncate(n);
+    Ok(der)
+}
+
 #[cfg(not(feature = "tls"))]
 fn poll_tls<S: MessageStore>(
     a: &Args,
@@ -347,8 +377,10 @@ where
     S::Error: std::fmt::Debug,
 {
     use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
-    let ca_path = a.ca.as_deref().ok_or("TLS needs --ca FILE (the CA, DER)")?;
-    let ca = std::fs::read(ca_path).map_err(|e| format!("{ca_path}: {e}"))?;
+    let ca_path =
+        a.ca.as_deref()
+            .ok_or("TLS needs --ca FILE (the CA certificate, PEM or DER)")?;
+    let ca = read_ca(ca_path)?;
     let mode = if a.starttls {
         TlsMode::StartTls
     } else {

@@ -580,7 +580,7 @@ impl Session {
     }
 
     fn step(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
-        if self.state == State::Greeting {
+        if self.state == State::Greeting && self.rx == Rx::Status {
             // The first byte tells a wrong port at once, before any line
             // is complete (a peer that never ends its line cannot hold us).
             if let Some(&b) = input.first() {
