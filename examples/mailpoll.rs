@@ -204,8 +204,15 @@ where
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::Greeting, &e))?;
-        c.capabilities()
+        let caps = c
+            .capabilities()
             .map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
+        // RFC 6856: before login, so 8-bit messages arrive as stored
+        // rather than wrapped in a "cannot display" notice.
+        if caps.utf8 {
+            c.enable_utf8()
+                .map_err(|e| explain(a, Step::Other("UTF8"), &e))?;
+        }
         c.login(&a.user, password)
             .map_err(|e| explain(a, Step::Login, &e))?;
         let (summary, _) = poll::pop3(c, store, &mut state, policy, progress)
@@ -512,6 +519,8 @@ fn run(a: &Args, password: &str) -> Result<Summary, String> {
         now,
         max_size: a.max_size,
         oversize: Oversize::Skip,
+        // IMAP ID where offered (NetEase 163 refuses SELECT without it).
+        identity: Some(("embedded-mail mailpoll", env!("CARGO_PKG_VERSION"))),
         ..Policy::default()
     };
     if let Some(dir) = &a.store {
