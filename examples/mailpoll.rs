@@ -9,9 +9,16 @@
 //! ```
 //!
 //! `pop3s://` and `imaps://` (implicit TLS), or `--starttls` on `pop3://` /
-//! `imap://`, need the example built with `tls` and `--ca FILE`, the DER
-//! CA that signed the server's certificate; the certificate's name must
-//! match the URL's host.
+//! `imap://`, need the example built with `tls` and `--ca FILE`, the CA
+//! that signed the server's certificate (PEM or DER); the certificate must
+//! name the URL's host (a DNS name, or an IP address as an `IP Address`
+//! subjectAltName).
+//!
+//! `--timeout SECS` (default 30) bounds connecting and every read and
+//! write: a server that stops answering (or a wrong port that never
+//! greets) ends the poll with a message saying which step waited and what
+//! to try, never a hang. IPv6 hosts go in brackets:
+//! `imap://user@[::1]:10143/INBOX`.
 //!
 //! `--store DIR` is a Maildir (`DIR/new/<key>.*`); `--flash FILE` is a
 //! 1 MiB file used as NOR flash (4 KiB pages) through the flash store.
@@ -46,6 +53,7 @@ struct Args {
     ca: Option<String>,
     starttls: bool,
     extract: Option<String>,
+    timeout: std::time::Duration,
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String> {
@@ -65,9 +73,22 @@ fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String>
             ))
         }
     };
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse().map_err(|e| format!("port: {e}"))?),
-        None => (hostport, default_port),
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        // An IPv6 literal: [addr] or [addr]:port (RFC 3986 §3.2.2).
+        let (h, rest) = v6
+            .split_once(']')
+            .ok_or("an IPv6 host needs its closing bracket: [::1]:143")?;
+        let port = match rest.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|e| format!("port: {e}"))?,
+            None if rest.is_empty() => default_port,
+            None => return Err(format!("unexpected {rest:?} after [{h}]")),
+        };
+        (h, port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().map_err(|e| format!("port: {e}"))?),
+            None => (hostport, default_port),
+        }
     };
     let mailbox = if mailbox.is_empty() { "INBOX" } else { mailbox };
     Ok((
@@ -81,7 +102,7 @@ fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String>
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES] [--extract TYPE]")?;
+    let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES] [--extract TYPE] [--ca FILE] [--starttls] [--timeout SECS]")?;
     let (scheme, user, host, port, mailbox) = parse_url(&url)?;
     let mut a = Args {
         scheme,
@@ -98,6 +119,7 @@ fn parse_args() -> Result<Args, String> {
         ca: None,
         starttls: false,
         extract: None,
+        timeout: std::time::Duration::from_secs(30),
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -112,6 +134,13 @@ fn parse_args() -> Result<Args, String> {
             "--older-than" => {
                 a.older_than_days =
                     Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?)
+            }
+            "--timeout" => {
+                let secs: u64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
+                if secs == 0 {
+                    return Err("--timeout must be at least 1 second".into());
+                }
+                a.timeout = std::time::Duration::from_secs(secs);
             }
             "--max-size" => {
                 a.max_size = Some(value()?.parse().map_err(|e| format!("--max-size: {e}"))?)
@@ -165,9 +194,7 @@ fn poll_with<S: MessageStore>(
 where
     S::Error: std::fmt::Debug,
 {
-    let tcp = TcpStream::connect((a.host.as_str(), a.port))
-        .map_err(|e| format!("connect {}:{}: {e}", a.host, a.port))?;
-    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let tcp = connect(a)?;
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut state: SyncState<SEEN> = SyncState::new();
     let tls = a.scheme.ends_with('s') || a.starttls;
@@ -176,21 +203,157 @@ where
     }
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
-            .map_err(|e| e.to_string())?;
-        c.capabilities().map_err(|e| e.to_string())?;
-        c.login(&a.user, password).map_err(|e| e.to_string())?;
-        let (summary, _) =
-            poll::pop3(c, store, &mut state, policy, progress).map_err(|e| e.to_string())?;
+            .map_err(|e| explain(a, Step::Greeting, &e))?;
+        let caps = c
+            .capabilities()
+            .map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
+        // RFC 6856: before login, so 8-bit messages arrive as stored
+        // rather than wrapped in a "cannot display" notice.
+        if caps.utf8 {
+            c.enable_utf8()
+                .map_err(|e| explain(a, Step::Other("UTF8"), &e))?;
+        }
+        c.login(&a.user, password)
+            .map_err(|e| explain(a, Step::Login, &e))?;
+        let (summary, _) = poll::pop3(c, store, &mut state, policy, progress)
+            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
         Ok(summary)
     } else {
         let mut c = embedded_mail::imap::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
-            .map_err(|e| e.to_string())?;
-        c.login(&a.user, password).map_err(|e| e.to_string())?;
+            .map_err(|e| explain(a, Step::Greeting, &e))?;
+        c.login(&a.user, password)
+            .map_err(|e| explain(a, Step::Login, &e))?;
         let summary = poll::imap(&mut c, &a.mailbox, store, &mut state, policy, progress)
-            .map_err(|e| e.to_string())?;
-        c.logout().map_err(|e| e.to_string())?;
+            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+        c.logout()
+            .map_err(|e| explain(a, Step::Other("LOGOUT"), &e))?;
         Ok(summary)
     }
+}
+
+/// Resolves the host and connects within `--timeout`, trying each
+/// address; sets the read and write timeouts on the socket.
+fn connect(a: &Args) -> Result<TcpStream, String> {
+    use std::net::ToSocketAddrs;
+    let addrs = (a.host.as_str(), a.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("resolve {}: {e} (check the host name)", a.host))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, a.timeout) {
+            Ok(tcp) => {
+                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+                tcp.set_read_timeout(Some(a.timeout))
+                    .map_err(|e| e.to_string())?;
+                tcp.set_write_timeout(Some(a.timeout))
+                    .map_err(|e| e.to_string())?;
+                return Ok(tcp);
+            }
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    Err(match last {
+        Some((addr, e)) if e.kind() == std::io::ErrorKind::TimedOut => format!(
+            "connect {addr}: no answer within {} s (a firewall? the right host and port?)",
+            a.timeout.as_secs()
+        ),
+        Some((addr, e)) => format!("connect {addr}: {e} (is the server running on that port?)"),
+        None => format!("resolve {}: no address", a.host),
+    })
+}
+
+/// The step a failure happened in, for [`explain`].
+#[derive(Clone, Copy)]
+enum Step {
+    Greeting,
+    TlsHandshake,
+    Login,
+    Other(&'static str),
+}
+
+/// The library's error as a message a user can act on: which step, what
+/// went wrong, what to try.
+fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>) -> String {
+    use embedded_mail::Error;
+    let secs = a.timeout.as_secs();
+    let imap = a.scheme.starts_with("imap");
+    let (plain, tls) = if imap {
+        ("imap://", "imaps://")
+    } else {
+        ("pop3://", "pop3s://")
+    };
+    let timed_out = matches!(e, Error::Transport(t) if {
+        let d = format!("{t:?}");
+        d.contains("TimedOut") || d.contains("WouldBlock")
+    });
+    let what = match step {
+        Step::Greeting => "greeting",
+        Step::TlsHandshake => "TLS handshake",
+        Step::Login => "login",
+        Step::Other(s) => s,
+    };
+    let hint = match (step, e) {
+        (Step::Greeting, _) if timed_out => format!(
+            ": the server sent no greeting within {secs} s: is this a TLS port? try {tls} (or a higher --timeout)"
+        ),
+        (Step::TlsHandshake, _) if timed_out => format!(
+            ": no TLS answer within {secs} s: is this the right port for {}?",
+            if a.starttls { "--starttls" } else { tls }
+        ),
+        (Step::TlsHandshake, Error::Transport(_) | Error::Malformed { .. }) => format!(
+            ": is this a plain-text port? try {plain} (with --starttls), or the TLS port"
+        ),
+        (Step::Login, Error::Refused(_)) => {
+            ": check the user name and MAILPOLL_PASSWORD (some providers want an app password)".into()
+        }
+        (_, _) if timed_out => format!(": the server stopped answering for {secs} s (try again, or a higher --timeout)"),
+        (_, Error::ConnectionClosed) => ": the server hung up (try again later)".into(),
+        (_, Error::BufferTooSmall { .. }) => {
+            ": the server sent a line longer than this client accepts".into()
+        }
+        _ => String::new(),
+    };
+    format!("{what}: {e}{hint}")
+}
+
+fn hint_poll(a: &Args, e: &str) -> String {
+    if e.contains("TimedOut") || e.contains("WouldBlock") {
+        format!(
+            " (the server stopped answering for {} s: try again, or a higher --timeout)",
+            a.timeout.as_secs()
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// The CA certificate of `--ca`, as DER: the first `CERTIFICATE` block of
+/// a PEM file, or a DER file as it is.
+#[cfg(feature = "tls")]
+fn read_ca(path: &str) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    if bytes.first() == Some(&0x30) {
+        return Ok(bytes); // DER: a SEQUENCE
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let Some(start) = text.find("-----BEGIN CERTIFICATE-----") else {
+        return Err(format!(
+            "{path}: neither a PEM certificate (-----BEGIN CERTIFICATE-----) nor DER: give the CA's certificate"
+        ));
+    };
+    let body = &text[start + "-----BEGIN CERTIFICATE-----".len()..];
+    let end = body
+        .find("-----END CERTIFICATE-----")
+        .ok_or_else(|| format!("{path}: PEM certificate without its END line"))?;
+    let b64: Vec<u8> = body[..end]
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let mut der = vec![0u8; b64.len() / 4 * 3 + 3];
+    let n = embedded_mail::sasl::base64::decode(&b64, &mut der)
+        .map_err(|e| format!("{path}: bad base64 in the PEM certificate: {e:?}"))?;
+    der.truncate(n);
+    Ok(der)
 }
 
 #[cfg(not(feature = "tls"))]
@@ -221,8 +384,10 @@ where
     S::Error: std::fmt::Debug,
 {
     use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
-    let ca_path = a.ca.as_deref().ok_or("TLS needs --ca FILE (the CA, DER)")?;
-    let ca = std::fs::read(ca_path).map_err(|e| format!("{ca_path}: {e}"))?;
+    let ca_path =
+        a.ca.as_deref()
+            .ok_or("TLS needs --ca FILE (the CA certificate, PEM or DER)")?;
+    let ca = read_ca(ca_path)?;
     let mode = if a.starttls {
         TlsMode::StartTls
     } else {
@@ -239,18 +404,21 @@ where
     let transport = FromStd::new(tcp);
     if a.scheme.starts_with("pop3") {
         let mut c = tls::pop3_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
-            .map_err(|e| format!("TLS: {e}"))?;
-        c.login(&a.user, password).map_err(|e| e.to_string())?;
-        let (summary, _) =
-            poll::pop3(c, store, state, policy, progress).map_err(|e| e.to_string())?;
+            .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
+        c.login(&a.user, password)
+            .map_err(|e| explain(a, Step::Login, &e))?;
+        let (summary, _) = poll::pop3(c, store, state, policy, progress)
+            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
         Ok(summary)
     } else {
         let mut c = tls::imap_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
-            .map_err(|e| format!("TLS: {e}"))?;
-        c.login(&a.user, password).map_err(|e| e.to_string())?;
+            .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
+        c.login(&a.user, password)
+            .map_err(|e| explain(a, Step::Login, &e))?;
         let summary = poll::imap(&mut c, &a.mailbox, store, state, policy, progress)
-            .map_err(|e| e.to_string())?;
-        c.logout().map_err(|e| e.to_string())?;
+            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+        c.logout()
+            .map_err(|e| explain(a, Step::Other("LOGOUT"), &e))?;
         Ok(summary)
     }
 }
@@ -351,6 +519,8 @@ fn run(a: &Args, password: &str) -> Result<Summary, String> {
         now,
         max_size: a.max_size,
         oversize: Oversize::Skip,
+        // IMAP ID where offered (NetEase 163 refuses SELECT without it).
+        identity: Some(("embedded-mail mailpoll", env!("CARGO_PKG_VERSION"))),
         ..Policy::default()
     };
     if let Some(dir) = &a.store {
@@ -486,7 +656,11 @@ fn main() -> ExitCode {
         "polling {}://{}@{}:{}{}",
         args.scheme,
         args.user,
-        args.host,
+        if args.host.contains(':') {
+            format!("[{}]", args.host)
+        } else {
+            args.host.clone()
+        },
         args.port,
         if args.scheme.starts_with("imap") {
             format!("/{}", args.mailbox)

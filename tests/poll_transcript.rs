@@ -429,3 +429,44 @@ fn a_refused_examine_reads_the_pipelined_request_and_fails() {
     assert_eq!(store.messages().count(), 0);
     assert_eq!(c.session().in_flight(), 0, "both answers were read");
 }
+
+/// The poll says who it is (RFC 2971 ID) before EXAMINE when the server
+/// offers ID and the policy has an identity; otherwise it sends nothing.
+#[test]
+fn identity_is_sent_before_examine_when_offered() {
+    let policy = Policy {
+        identity: Some(("thermostat", "1.2")),
+        ..batch_policy()
+    };
+    let make = || {
+        turns(&[
+            ("", "* OK [CAPABILITY IMAP4rev1 ID] ready\r\n"),
+            ("A0001 LOGIN u p\r\n", "A0001 OK [CAPABILITY IMAP4rev1 ID UIDPLUS] in\r\n"),
+            (
+                "A0002 ID (\"name\" \"thermostat\" \"version\" \"1.2\")\r\n",
+                "* ID (\"name\" \"Coremail Imap\")\r\nA0002 OK ID completed\r\n",
+            ),
+            (
+                "A0003 EXAMINE \"INBOX\"\r\n",
+                "* 0 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 1] n\r\nA0003 OK [READ-ONLY] done\r\n",
+            ),
+            (&LISTING.replace("A0003", "A0004"), "A0004 OK done\r\n"),
+        ])
+    };
+    let (summary, bodies) = run_with(&policy, make);
+    assert_eq!(summary.stored, 0);
+    assert!(bodies.is_empty());
+    // Without ID offered, the identity is not sent.
+    let make = || {
+        turns(&[
+            ("", "* OK [CAPABILITY IMAP4rev1] ready\r\n"),
+            ("A0001 LOGIN u p\r\n", "A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"),
+            (
+                "A0002 EXAMINE \"INBOX\"\r\n",
+                "* 0 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 1] n\r\nA0002 OK [READ-ONLY] done\r\n",
+            ),
+            (LISTING, "A0003 OK done\r\n"),
+        ])
+    };
+    run_with(&policy, make);
+}

@@ -384,3 +384,17 @@ fn offline_check_gives_the_handshakes_verdict() {
         Err(CertificateError::Malformed)
     );
 }
+
+#[test]
+fn an_ip_address_host_matches_an_ip_subject_alt_name() {
+    // Every leaf names IP:127.0.0.1 (scripts/tls-chains): a device that
+    // reaches its server by address checks the address, not a DNS name.
+    let ca = root("good-p256");
+    if let Err(e) = run("good-p256", &TlsSettings::pinned_ca("127.0.0.1", &ca)) {
+        panic!("an IP host against an IP subjectAltName was refused: {e}");
+    }
+    assert_eq!(
+        refusal(run("good-p256", &TlsSettings::pinned_ca("127.0.0.2", &ca))),
+        Some(CertificateError::NameMismatch)
+    );
+}

@@ -6,6 +6,10 @@ use super::utf7;
 use crate::error::ProtocolError;
 use crate::wire::{check_text, TxCursor};
 
+/// Offsets in a command's bytes just after each synchronizing literal's
+/// `{N}\r\n`, where the sender waits for the server's `+`.
+pub(crate) type Pauses = heapless::Vec<usize, { super::session::MAX_PAUSES }>;
+
 /// Which attributes `STATUS` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -315,11 +319,13 @@ pub(crate) fn put_quoted(c: &mut TxCursor<'_>, s: &[u8]) {
 }
 
 /// Writes a caller string (user name, password, ...) as an atom, a quoted
-/// string, or a non-synchronizing literal, whichever is valid.
+/// string, or a literal (non-synchronizing with LITERAL+ / LITERAL-,
+/// else synchronizing: its pause is pushed to `pauses`).
 pub(crate) fn put_astring(
     c: &mut TxCursor<'_>,
     s: &[u8],
     caps: &Capabilities,
+    pauses: &mut Pauses,
 ) -> Result<(), ProtocolError> {
     if s.contains(&0) {
         return Err(invalid("argument contains NUL"));
@@ -334,12 +340,19 @@ pub(crate) fn put_astring(
         put_quoted(c, s);
         return Ok(());
     }
-    if !caps.non_sync_literal(s.len() as u64) {
-        return Err(invalid(
-            "argument needs a literal (CR, LF or 8-bit) and the server lacks LITERAL+",
-        ));
+    c.put(b"{").put_u64(s.len() as u64);
+    if caps.non_sync_literal(s.len() as u64) {
+        // LITERAL+ / LITERAL- (RFC 7888): the data follows at once.
+        c.put(b"+}\r\n");
+    } else {
+        // A synchronizing literal (RFC 3501 §7.5): the sender stops after
+        // the CRLF and waits for the server's `+`.
+        c.put(b"}\r\n");
+        pauses
+            .push(c.len())
+            .map_err(|_| invalid("too many arguments need a synchronizing literal"))?;
     }
-    c.put(b"{").put_u64(s.len() as u64).put(b"+}\r\n").put(s);
+    c.put(s);
     Ok(())
 }
 

@@ -134,8 +134,18 @@ macro_rules! imap_client {
             }
 
             /// `LOGOUT`: returns the transport, which the caller closes.
+            /// A tagged `BYE` answers it as well as `OK` does, and so does
+            /// a close right after the untagged `* BYE` (the session is
+            /// over either way; LOGOUT commits nothing).
             pub $($async)* fn logout(mut self) -> Result<T, Error<T::Error>> {
-                self.run(&Command::Logout, |_| {})$($await)*?;
+                let mut bye = false;
+                let r = self
+                    .run(&Command::Logout, |e| bye |= matches!(e, GenericEvent::Bye { .. }))$($await)*;
+                match r {
+                    Ok(_) => {}
+                    Err(Error::ConnectionClosed) if bye => {}
+                    Err(e) => return Err(e),
+                }
                 Ok(self.link.into_parts().0)
             }
 
@@ -679,8 +689,14 @@ macro_rules! imap_client {
                             return Err(e.widen());
                         }
                     };
-                    used += n;
                     let _ = tags.push(self.session.last_tag());
+                    if !self.session.literal_pauses().is_empty() {
+                        // Only possible alone, so it starts the buffer:
+                        // send it in parts now.
+                        self.write_command(n)$($await)*?;
+                        continue;
+                    }
+                    used += n;
                 }
                 if used > 0 {
                     self.write_tx(used)$($await)*?;
@@ -737,7 +753,42 @@ macro_rules! imap_client {
 
             $($async)* fn send(&mut self, cmd: &Command<'_>) -> Result<(), Error<T::Error>> {
                 let n = self.session.encode(cmd, self.link.tx).map_err(Error::widen)?;
-                self.write_tx(n)$($await)*
+                self.write_command(n)$($await)*
+            }
+
+            /// Writes the command just encoded (the first `n` bytes of the
+            /// command buffer), pausing where the session says a
+            /// synchronizing literal waits for the server's `+`.
+            $($async)* fn write_command(&mut self, n: usize) -> Result<(), Error<T::Error>> {
+                let tag = self.session.last_tag();
+                let mut start = 0;
+                let mut i = 0;
+                while let Some(&end) = self.session.literal_pauses().get(i) {
+                    self.link.write_span(start, end, &mut self.session)$($await)*?;
+                    self.await_continue(tag)$($await)*?;
+                    start = end;
+                    i += 1;
+                }
+                self.link.write_span(start, n, &mut self.session)$($await)*
+            }
+
+            /// Reads until the continuation request (`+`) for command
+            /// `tag`; its tagged refusal ends the command instead.
+            $($async)* fn await_continue(&mut self, tag: u32) -> Result<(), Error<T::Error>> {
+                loop {
+                    match self.next_raw()$($await)*? {
+                        GenericEvent::Continue(_) => return Ok(()),
+                        GenericEvent::Refused { tag: t, refusal, .. } if t == tag => {
+                            return Err(Error::Refused(refusal))
+                        }
+                        GenericEvent::Done { tag: t, .. } if t == tag => {
+                            self.session.close();
+                            return Err(unexpected("a continuation request (+) before the command's OK"));
+                        }
+                        GenericEvent::Bye { refusal } => return Err(self.bye(refusal)),
+                        _ => {}
+                    }
+                }
             }
 
             $($async)* fn write_tx(&mut self, n: usize) -> Result<(), Error<T::Error>> {

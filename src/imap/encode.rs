@@ -3,7 +3,7 @@
 
 use super::command::{
     self, put_astring, put_fetch_items, put_flags, put_mailbox, put_quoted, Append, Command,
-    StoreOp,
+    Pauses, StoreOp,
 };
 use super::session::*;
 use super::types::{MailboxState, State};
@@ -21,6 +21,7 @@ impl Session {
         const AUTH: &[State] = &[A, S];
         let caps = self.caps;
         let mut c = TxCursor::new(out);
+        let mut pauses = Pauses::new();
         self.put_tag(&mut c);
         let p = match *cmd {
             Command::Capability => {
@@ -82,9 +83,9 @@ impl Session {
                     return Err(ProtocolError::NotSupported("LOGIN (LOGINDISABLED)"));
                 }
                 c.put(b"LOGIN ");
-                put_astring(&mut c, user.as_bytes(), &caps)?;
+                put_astring(&mut c, user.as_bytes(), &caps, &mut pauses)?;
                 c.put(b" ");
-                put_astring(&mut c, password.as_bytes(), &caps)?;
+                put_astring(&mut c, password.as_bytes(), &caps, &mut pauses)?;
                 Pending::Login
             }
             Command::StartTls => {
@@ -182,7 +183,7 @@ impl Session {
                 self.check("GETQUOTA", AUTH)?;
                 c.put(b"GETQUOTA ");
                 check_text(root.as_bytes())?;
-                put_astring(&mut c, root.as_bytes(), &caps)?;
+                put_astring(&mut c, root.as_bytes(), &caps, &mut pauses)?;
                 Pending::GetQuota
             }
             Command::Rename { from, to } => {
@@ -303,12 +304,20 @@ impl Session {
         };
         c.put(b"\r\n");
         let n = c.finish()?;
+        if !pauses.is_empty() {
+            // Responses to commands ahead of it would arrive while the
+            // sender waits for the `+`, and be lost to it.
+            self.alone(
+                "a command with a synchronizing literal must be the only command in flight",
+            )?;
+        }
         if matches!(p, Pending::Select | Pending::Examine) {
             // Untagged data for the new mailbox follows; the old one is
             // deselected even if the command fails (RFC 3501 §6.3.1).
             self.mailbox = MailboxState::default();
         }
         self.commit(p);
+        self.pauses = pauses;
         Ok(n)
     }
 

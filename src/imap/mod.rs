@@ -18,6 +18,15 @@
 //! buffer suit a typical mailbox; long passwords or mailbox names need
 //! more command buffer.
 //!
+//! Arguments (user names, passwords, quota roots) that hold CR, LF or
+//! 8-bit bytes (without UTF8=ACCEPT) go as literals: non-synchronizing
+//! (`{N+}`) with LITERAL+, or LITERAL- up to 4096 bytes (RFC 7888), else
+//! synchronizing (`{N}`, RFC 3501 §7.5): the client sends up to the
+//! literal, waits for the server's `+` (one round trip each, see
+//! [`Session::literal_pauses`]) and sends nothing more if the server
+//! refuses instead. LOGOUT answered by a tagged `BYE`, or by `* BYE` and
+//! a close, succeeds.
+//!
 //! Keep IDLE shorter than 29 minutes (RFC 2177): servers may log out an
 //! idle client after 30; end it with DONE and start it again.
 
@@ -50,7 +59,9 @@ pub use event::{
     StatusValues, Str,
 };
 pub use sequence::{parse_ranges, SeqNum, SeqRange, SequenceSet};
-pub use session::{AppendPlan, Decoded, Pending, Session, MAX_IN_FLIGHT};
+pub use session::{
+    AppendPlan, Decoded, Pending, Session, DEFAULT_MAX_LINE, MAX_IN_FLIGHT, MAX_PAUSES,
+};
 pub use types::{Capabilities, FlagSet, MailboxState, State};
 pub use utf7::Utf7Error;
 

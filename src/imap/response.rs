@@ -47,7 +47,10 @@ impl Session {
             self.idling = false;
         }
         let refusal_kind = match kind {
-            Word::Ok => {
+            // Tolerance: some servers answer LOGOUT with a tagged BYE
+            // (`A0012 BYE ...`) instead of `* BYE` + `A0012 OK`: it ends
+            // LOGOUT as well as an OK would.
+            Word::Ok | Word::Bye if kind == Word::Ok || command == Pending::Logout => {
                 self.on_ok(command, &code);
                 return Ok(Some(GenericEvent::Done {
                     tag,
@@ -58,7 +61,12 @@ impl Session {
             }
             Word::No => RefusalKind::No,
             Word::Bad => RefusalKind::Bad,
-            _ => return Err(c.err("OK, NO or BAD")),
+            // A tagged BYE to anything else: the server is leaving.
+            Word::Bye => {
+                self.state = State::Logout;
+                RefusalKind::Bye
+            }
+            _ => return Err(c.err("OK, NO, BAD or (for LOGOUT) BYE")),
         };
         if matches!(command, Pending::Select | Pending::Examine) {
             self.state = State::Authenticated;

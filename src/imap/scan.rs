@@ -76,6 +76,8 @@ pub(crate) struct Scanner {
     brace: Brace,
     /// Bytes scanned so far.
     pub counted: u64,
+    /// Bytes since the last line break, literals not counted.
+    pub line: u64,
 }
 
 /// One scanner step.
@@ -98,6 +100,7 @@ impl Scanner {
             literal: 0,
             brace: Brace::None,
             counted: 0,
+            line: 0,
         }
     }
 
@@ -134,6 +137,11 @@ impl Scanner {
             }
             let Some(&b) = input.get(i) else { break };
             i += 1;
+            self.line = if b == b'\n' {
+                0
+            } else {
+                self.line.saturating_add(1)
+            };
             if self.quoted {
                 if self.escape {
                     self.escape = false;

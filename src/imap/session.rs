@@ -14,6 +14,13 @@ use heapless::Vec;
 /// How many commands may await their responses at once (pipelining).
 pub const MAX_IN_FLIGHT: usize = 16;
 
+/// The most synchronizing literals one command may carry (LOGIN's user
+/// name and password).
+pub const MAX_PAUSES: usize = 2;
+
+/// The default of [`Session::set_max_line`]: 64 KiB.
+pub const DEFAULT_MAX_LINE: usize = 65_536;
+
 /// A command sent and awaiting its tagged response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -146,6 +153,8 @@ pub struct Session {
     pub(super) broken: bool,
     pub(super) skip_oversized: bool,
     pub(super) max_literal: u64,
+    pub(super) pauses: super::command::Pauses,
+    pub(super) max_line: usize,
 }
 
 impl Default for Session {
@@ -155,6 +164,20 @@ impl Default for Session {
 }
 
 pub(super) fn malformed(expected: &'static str) -> ProtocolError {
+    ProtocolError::Malformed {
+        expected,
+        offset: 0,
+    }
+}
+
+/// Why bytes starting with `first` are not an IMAP greeting (`* OK`).
+fn wrong_greeting(first: u8) -> ProtocolError {
+    let expected = match first {
+        b'+' | b'-' => "an IMAP greeting (* OK), but the server sent a POP3 greeting on an IMAP connection: wrong port? (IMAP is 143, imaps 993)",
+        // TLS record types: handshake, alert, change cipher spec, data.
+        0x14..=0x17 => "an IMAP greeting (* OK), but a TLS record arrived on a plain connection: is this a TLS port? try imaps://",
+        _ => "an IMAP greeting (* OK): is this an IMAP server, and the right port?",
+    };
     ProtocolError::Malformed {
         expected,
         offset: 0,
@@ -184,6 +207,8 @@ impl Session {
             broken: false,
             skip_oversized: false,
             max_literal: u64::from(u32::MAX),
+            pauses: Vec::new(),
+            max_line: DEFAULT_MAX_LINE,
         }
     }
 
@@ -217,6 +242,21 @@ impl Session {
         self.last_tag
     }
 
+    /// Where the bytes of the last encoded command must pause for the
+    /// server's continuation request (`+`): the offsets just after each
+    /// synchronizing literal's `{N}\r\n` (RFC 3501 §7.5), in order.
+    /// Send the bytes up to the first offset, read events until
+    /// [`GenericEvent::Continue`] (a tagged `NO`/`BAD` instead means the
+    /// command was refused and nothing more may be sent), then go on to
+    /// the next. Empty for most commands: an argument only needs a
+    /// synchronizing literal when it holds CR, LF or 8-bit bytes (without
+    /// UTF8=ACCEPT) and the server offers neither LITERAL+ nor, for
+    /// short ones, LITERAL- (RFC 7888). Such a command must be the only
+    /// one in flight. Each pause costs a round trip.
+    pub fn literal_pauses(&self) -> &[usize] {
+        &self.pauses
+    }
+
     /// True once an error left the session out of step with the server.
     pub fn is_broken(&self) -> bool {
         self.broken
@@ -238,6 +278,17 @@ impl Session {
     /// announced length is `Malformed`, never trusted.
     pub fn set_max_literal(&mut self, max: u64) {
         self.max_literal = max;
+    }
+
+    /// The longest response line (outside literals and bodies) read on
+    /// once it overflowed the receive buffer (default
+    /// [`DEFAULT_MAX_LINE`]): counted to report its size, or skipped (see
+    /// [`Self::set_skip_oversized`]). Past it the session fails with
+    /// `BufferTooSmall` at once without reading the rest: a server sending
+    /// one endless line costs at most this many bytes, never a hang. Set it
+    /// to the receive buffer's size to fail as soon as the buffer is full.
+    pub fn set_max_line(&mut self, max: usize) {
+        self.max_line = max;
     }
 
     pub(super) fn check(
@@ -297,6 +348,7 @@ impl Session {
     pub(super) fn commit(&mut self, p: Pending) {
         // `check` made sure there is room.
         let _ = self.pending.push((self.next_tag, p));
+        self.pauses.clear();
         self.last_tag = self.next_tag;
         self.next_tag = match self.next_tag.checked_add(1) {
             Some(n) if n < 100_000_000 => n,
@@ -395,6 +447,10 @@ impl Session {
                 self.rx = Rx::Overflow { scanner, available };
                 let needed = usize::try_from(scanner.counted.saturating_add(scanner.in_literal()))
                     .unwrap_or(usize::MAX);
+                if scanner.line > self.max_line as u64 {
+                    // An endless line: stop reading it.
+                    return Err(ProtocolError::BufferTooSmall { needed, available });
+                }
                 match r {
                     Scan::Done(_) => Err(ProtocolError::BufferTooSmall { needed, available }),
                     // A literal that cannot fit either: fail now rather
@@ -422,7 +478,15 @@ impl Session {
                 if input.is_empty() {
                     return Ok(Decoded::NeedMore);
                 }
-                match scanner.feed(input)? {
+                let r = scanner.feed(input)?;
+                if scanner.line > self.max_line as u64 {
+                    // An endless line is not skipped to its end.
+                    return Err(ProtocolError::BufferTooSmall {
+                        needed: usize::try_from(scanner.line).unwrap_or(usize::MAX),
+                        available: self.max_line,
+                    });
+                }
+                match r {
                     Scan::More => {
                         self.rx = Rx::Skip {
                             scanner,
@@ -506,8 +570,13 @@ impl Session {
     }
 
     pub(super) fn start_step(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
-        if input.is_empty() {
+        let Some(&first) = input.first() else {
             return Ok(Decoded::NeedMore);
+        };
+        if self.state == State::Greeting && first != b'*' {
+            // The first byte tells a wrong port at once, before any line
+            // is complete (`+OK` would otherwise read as a continuation).
+            return Err(wrong_greeting(first));
         }
         // SEARCH answers stream: they can be longer than any buffer.
         if starts_with_ci(input, b"* SEARCH") && matches!(input.get(8), Some(b' ' | b'\r' | b'\n'))

@@ -61,7 +61,19 @@ macro_rules! link {
                 n: usize,
                 session: &mut M,
             ) -> Result<(), Error<T::Error>> {
-                let mut bytes = self.tx.get(..n).unwrap_or(&[]);
+                self.write_span(0, n, session)$($await)*
+            }
+
+            /// Like [`Self::write_tx`] for bytes `start..end` of the
+            /// command buffer (a command sent in parts, e.g. around a
+            /// synchronizing literal).
+            pub(crate) $($async)* fn write_span<M: Machine>(
+                &mut self,
+                start: usize,
+                end: usize,
+                session: &mut M,
+            ) -> Result<(), Error<T::Error>> {
+                let mut bytes = self.tx.get(start..end).unwrap_or(&[]);
                 while !bytes.is_empty() {
                     match self.transport.write(bytes)$($await)* {
                         Ok(0) => {

@@ -141,6 +141,12 @@ pub struct Policy<'a> {
     /// transport and the server buffer (64 KiB and more on common
     /// servers). Costs no RAM. Default [`DEFAULT_PIPELINE`].
     pub pipeline: u16,
+    /// IMAP: who the client is, `(name, version)`, sent as `ID` (RFC 2971)
+    /// before SELECT/EXAMINE when the server offers ID; nothing is sent
+    /// without it. Some providers refuse SELECT until a client says who it
+    /// is: NetEase (163.com, 126.com, yeah.net) answers `NO ... Unsafe
+    /// Login` without ID. Costs one round trip when set. Default `None`.
+    pub identity: Option<(&'a str, &'a str)>,
 }
 
 /// The default [`Policy::pipeline`]: 512 commands (256 messages, about
@@ -160,6 +166,7 @@ impl Default for Policy<'_> {
             quota_guard: None,
             set_seen: false,
             pipeline: DEFAULT_PIPELINE,
+            identity: None,
         }
     }
 }

@@ -81,6 +81,12 @@ macro_rules! pop3_client {
                 &self.session
             }
 
+            /// The protocol state machine, to change its options (e.g.
+            /// [`Session::set_max_line`]).
+            pub fn session_mut(&mut self) -> &mut Session {
+                &mut self.session
+            }
+
             /// The transport.
             pub fn transport_mut(&mut self) -> &mut T {
                 &mut self.link.transport

@@ -28,7 +28,9 @@ pub mod asynch;
 
 pub use codec::{apop_timestamp, response_code, Status};
 pub use pending::MAX_RUNS;
-pub use session::{Decoded, Event, Pending, RawEvent, Session, Span, MAX_IN_FLIGHT};
+pub use session::{
+    Decoded, Event, Pending, RawEvent, Session, Span, DEFAULT_MAX_LINE, MAX_IN_FLIGHT,
+};
 
 use crate::sasl::{Mechanism, Mechanisms};
 

@@ -187,6 +187,24 @@ impl RawEvent {
 /// The result of one [`Session::decode_raw`] step.
 pub type Decoded = crate::wire::Decoded<RawEvent>;
 
+/// The default of [`Session::set_max_line`]: 64 KiB.
+pub const DEFAULT_MAX_LINE: usize = 65_536;
+
+/// Checks the first byte of what should be a POP3 greeting (`+OK`/`-ERR`).
+fn wrong_greeting(first: u8) -> Result<(), ProtocolError> {
+    let expected = match first {
+        b'+' | b'-' => return Ok(()),
+        b'*' => "a POP3 greeting (+OK), but the server sent an IMAP greeting on a POP3 connection: wrong port? (POP3 is 110, pop3s 995)",
+        // TLS record types: handshake, alert, change cipher spec, data.
+        0x14..=0x17 => "a POP3 greeting (+OK), but a TLS record arrived on a plain connection: is this a TLS port? try pop3s://",
+        _ => "a POP3 greeting (+OK): is this a POP3 server, and the right port?",
+    };
+    Err(ProtocolError::Malformed {
+        expected,
+        offset: 0,
+    })
+}
+
 /// Where the receiver is within the response stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rx {
@@ -214,6 +232,7 @@ pub struct Session {
     rx: Rx,
     apop_stamp: Vec<u8, MAX_APOP_STAMP>,
     broken: bool,
+    max_line: usize,
 }
 
 impl Default for Session {
@@ -235,6 +254,7 @@ impl Session {
             rx: Rx::Status,
             apop_stamp: Vec::new(),
             broken: false,
+            max_line: DEFAULT_MAX_LINE,
         }
     }
 
@@ -487,10 +507,22 @@ impl Session {
         crate::sasl::encode_cancel_line(out)
     }
 
+    /// The longest status or listing line (not a message body line)
+    /// whose length is counted after it overflowed the receive buffer
+    /// (default [`DEFAULT_MAX_LINE`]). Past it the session fails with
+    /// [`ProtocolError::BufferTooSmall`] at once, without reading the rest
+    /// of the line: a server sending one endless line costs at most this
+    /// many bytes, never a hang. Lines that fit the receive buffer are
+    /// unaffected; set it to the receive buffer's size to fail as soon as
+    /// the buffer is full.
+    pub fn set_max_line(&mut self, max: usize) {
+        self.max_line = max;
+    }
+
     /// Tells the session the receive buffer is full and still holds no
     /// complete line. Keep the buffered bytes: the next steps consume the
-    /// line, count its length, and then fail with
-    /// [`ProtocolError::BufferTooSmall`] naming the size needed.
+    /// line, count its length (up to [`Self::set_max_line`]), and then
+    /// fail with [`ProtocolError::BufferTooSmall`] naming the size needed.
     pub fn overflow(&mut self, available: usize) {
         self.rx = Rx::Overflow {
             counted: 0,
@@ -548,9 +580,23 @@ impl Session {
     }
 
     fn step(&mut self, input: &[u8]) -> Result<Decoded, ProtocolError> {
+        if self.state == State::Greeting && self.rx == Rx::Status {
+            // The first byte tells a wrong port at once, before any line
+            // is complete (a peer that never ends its line cannot hold us).
+            if let Some(&b) = input.first() {
+                wrong_greeting(b)?;
+            }
+        }
         match self.rx {
             Rx::Overflow { .. } if input.is_empty() => Ok(Decoded::NeedMore),
             Rx::Overflow { counted, available } => match find_line(input) {
+                // An endless line: stop reading it.
+                None if counted.saturating_add(input.len()) > self.max_line => {
+                    Err(ProtocolError::BufferTooSmall {
+                        needed: counted.saturating_add(input.len()),
+                        available,
+                    })
+                }
                 None => Ok(Decoded::Progress {
                     consumed: input.len(),
                     event: None,

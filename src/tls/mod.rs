@@ -219,7 +219,8 @@ impl<Clock> Copy for TlsSettings<'_, Clock> {}
 impl<'a> TlsSettings<'a> {
     /// Verifies the server against one trusted root `ca_der` (DER, X.509:
     /// a public root such as the one the provider's chain ends in, or a
-    /// private CA) and the name `server_name` (also sent as SNI). See the
+    /// private CA) and the name `server_name` (a DNS name, also sent as SNI, or an IP address, matched
+    /// against the certificate's IP subjectAltNames). See the
     /// [module docs](self#verification-on-by-default) for what is checked.
     pub const fn pinned_ca(server_name: &'a str, ca_der: &'a [u8]) -> Self {
         TlsSettings {
@@ -363,9 +364,19 @@ const fn parse_decimal(s: &str) -> u64 {
 }
 
 /// The ClientHello settings: SNI, and the RSA signature schemes when
-/// `tls-rsa` can verify them.
+/// `tls-rsa` can verify them. An IP address host sends no SNI (RFC 6066
+/// §3 allows only DNS names there); the certificate is still checked
+/// against it (an `IP Address` subjectAltName).
 pub(crate) fn tls_config<'a, Clock>(settings: &TlsSettings<'a, Clock>) -> TlsConfig<'a> {
-    let config = TlsConfig::new().with_server_name(settings.server_name);
+    let ip = matches!(
+        rustls_pki_types::ServerName::try_from(settings.server_name),
+        Ok(rustls_pki_types::ServerName::IpAddress(_))
+    );
+    let config = if ip {
+        TlsConfig::new()
+    } else {
+        TlsConfig::new().with_server_name(settings.server_name)
+    };
     if cfg!(feature = "tls-rsa") {
         config.enable_rsa_signatures()
     } else {

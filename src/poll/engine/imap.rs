@@ -706,6 +706,10 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
     if !store.load_state(state).await? {
         state.clear();
     }
+    // Some servers refuse SELECT until the client says who it is.
+    if let (Some((name, version)), true) = (policy.identity, client.caps().id) {
+        client.id(&[("name", name), ("version", version)]).await?;
+    }
     let read_only = policy.after_store == AfterStore::Keep
         && policy.delete_older_than.is_none()
         && policy.quota_guard.is_none()
