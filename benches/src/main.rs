@@ -236,6 +236,43 @@ fn floor_pop3(e: &Env, user: &str, n: u32, pipelined: bool) -> u64 {
     total
 }
 
+/// The floor of a delete poll: logged in and the mailbox opened as the
+/// download floor does (a round trip each), then the pipelined download
+/// with the deletion sent right behind it without waiting for anything
+/// (no commit, no save: a lower bound, not a safe client), until the
+/// server has deleted: IMAP `UID STORE 1:* +FLAGS.SILENT (\Deleted)` and
+/// `UID EXPUNGE 1:*` after the fetch; POP3 every `DELE` and `QUIT`.
+fn floor_delete(e: &Env, user: &str, n: u32, imap: bool) -> u64 {
+    let mut buf = vec![0u8; 64 << 10];
+    if imap {
+        let mut s = connect(e.imap);
+        read_until(&mut s, b"\r\n", 1, &mut buf);
+        s.write_all(format!("L LOGIN {user} \"{}\"\r\n", e.password).as_bytes()).unwrap();
+        read_until(&mut s, b"L OK", 1, &mut buf);
+        s.write_all(b"S SELECT INBOX\r\n").unwrap();
+        read_until(&mut s, b"S OK", 1, &mut buf);
+        let cmds = "F UID FETCH 1:* BODY.PEEK[]\r\nD UID STORE 1:* +FLAGS.SILENT (\\Deleted)\r\nX UID EXPUNGE 1:*\r\n";
+        s.write_all(cmds.as_bytes()).unwrap();
+        let total = read_until(&mut s, b"\r\nX OK", 1, &mut buf);
+        s.write_all(b"Z LOGOUT\r\n").unwrap();
+        return total;
+    }
+    let mut s = connect(e.pop3);
+    read_until(&mut s, b"\r\n", 1, &mut buf);
+    s.write_all(format!("USER {user}\r\nPASS {}\r\n", e.password).as_bytes()).unwrap();
+    read_until(&mut s, b"\r\n", 2, &mut buf);
+    let mut cmds = String::new();
+    (1..=n).for_each(|i| cmds += &format!("RETR {i}\r\n"));
+    (1..=n).for_each(|i| cmds += &format!("DELE {i}\r\n"));
+    cmds += "QUIT\r\n";
+    s.write_all(cmds.as_bytes()).unwrap();
+    let total = read_until(&mut s, b"\r\n.\r\n", n as usize, &mut buf);
+    // The DELEs' and QUIT's status lines, then the server closes.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    total
+}
+
 fn floor_imap(e: &Env, user: &str, n: u32, bulk: bool) -> u64 {
     let mut s = connect(e.imap);
     let mut buf = vec![0u8; 64 << 10];
@@ -1040,7 +1077,11 @@ IMAP, {label} (user {user})");
             FLOOR_READ.store(64 << 10, std::sync::atomic::Ordering::Relaxed);
         }
         show("poll, keep", timed_cpu(r, || {}, || poll_imap_via(imap_port, e, user, &keep)), floor);
-        show("poll, delete", timed_cpu(r, || reseed(user), || poll_imap_via(imap_port, e, user, &delete)), floor);
+        let del_floor = timed_cpu(r, || reseed(user), || floor_delete(&ei, user, n, true));
+        show("floor + delete (pipelined)", del_floor, floor);
+        let d = timed_cpu(r, || reseed(user), || poll_imap_via(imap_port, e, user, &delete));
+        show("poll, delete", d, floor);
+        show("  the same / floor + delete", d, del_floor);
         reseed(user);
         println!("POP3, {label} (user {user})");
         let floor = timed_cpu(r, || {}, || floor_pop3(&ep, user, n, true));
@@ -1051,7 +1092,11 @@ IMAP, {label} (user {user})");
             FLOOR_READ.store(64 << 10, std::sync::atomic::Ordering::Relaxed);
         }
         show("poll, keep", timed_cpu(r, || {}, || poll_pop3_via(pop3_port, e, user, &keep)), floor);
-        show("poll, delete", timed_cpu(r, || reseed(user), || poll_pop3_via(pop3_port, e, user, &delete)), floor);
+        let del_floor = timed_cpu(r, || reseed(user), || floor_delete(&ep, user, n, false));
+        show("floor + delete (pipelined)", del_floor, floor);
+        let d = timed_cpu(r, || reseed(user), || poll_pop3_via(pop3_port, e, user, &delete));
+        show("poll, delete", d, floor);
+        show("  the same / floor + delete", d, del_floor);
         reseed(user);
     }
     clear_maildirs();

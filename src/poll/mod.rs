@@ -145,7 +145,8 @@ pub struct Policy<'a> {
     /// before SELECT/EXAMINE when the server offers ID; nothing is sent
     /// without it. Some providers refuse SELECT until a client says who it
     /// is: NetEase (163.com, 126.com, yeah.net) answers `NO ... Unsafe
-    /// Login` without ID. Costs one round trip when set. Default `None`.
+    /// Login` without ID. Rides in the same write as the SELECT (no round
+    /// trip of its own). Default `None`.
     pub identity: Option<(&'a str, &'a str)>,
 }
 

@@ -440,8 +440,8 @@ fn stream_command(from: u32) -> crate::imap::Command<'static> {
 /// fails, the request's answer (a refusal) is read before returning.
 async fn open_mailbox<C: ImapIo>(
     client: &mut C,
-    mailbox: &str,
-    read_only: bool,
+    (mailbox, read_only): (&str, bool),
+    identity: Option<&[(&str, &str)]>,
     stream_from: Option<u32>,
 ) -> Result<(crate::imap::MailboxState, Option<u32>), Error<C::Error>> {
     use crate::imap::Command;
@@ -453,16 +453,19 @@ async fn open_mailbox<C: ImapIo>(
             condstore: false,
         }
     };
+    // Some servers refuse SELECT until the client says who it is: ID goes
+    // first, in the same write.
+    let id = identity.map(|fields| Command::Id(Some(fields)));
+    let fetch = stream_from.map(stream_command);
+    let cmds: heapless::Vec<Command<'_>, 3> = id.into_iter().chain([open]).chain(fetch).collect();
     let mut tags = heapless::Vec::new();
-    match stream_from {
-        Some(from) => {
-            client
-                .submit_all(&[open, stream_command(from)], &mut tags)
-                .await?
-        }
-        None => client.submit_all(&[open], &mut tags).await?,
+    client.submit_all(&cmds, &mut tags).await?;
+    let mut tags = tags.iter().copied();
+    if identity.is_some() {
+        // A refused ID is the server's business; a refused SELECT says why.
+        drain(client, tags.next().unwrap_or(0)).await?;
     }
-    let (open_tag, fetch_tag) = (tags.first().copied().unwrap_or(0), tags.get(1).copied());
+    let (open_tag, fetch_tag) = (tags.next().unwrap_or(0), tags.next());
     if let Err(e) = client.complete(open_tag).await {
         if let Some(tag) = fetch_tag {
             drain(client, tag).await?;
@@ -706,10 +709,6 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
     if !store.load_state(state).await? {
         state.clear();
     }
-    // Some servers refuse SELECT until the client says who it is.
-    if let (Some((name, version)), true) = (policy.identity, client.caps().id) {
-        client.id(&[("name", name), ("version", version)]).await?;
-    }
     let read_only = policy.after_store == AfterStore::Keep
         && policy.delete_older_than.is_none()
         && policy.quota_guard.is_none()
@@ -725,7 +724,14 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         .map_or(0, |c| c.last_uid);
     let guess_streams = !limits && (guess > 0 || state.seen().is_empty());
     let stream_from = guess_streams.then_some(guess.saturating_add(1));
-    let (ms, early) = open_mailbox(client, mailbox, read_only, stream_from).await?;
+    let id_fields = policy
+        .identity
+        .map(|(name, version)| [("name", name), ("version", version)]);
+    let identity = id_fields
+        .as_ref()
+        .filter(|_| client.caps().id)
+        .map(|f| f.as_slice());
+    let (ms, early) = open_mailbox(client, (mailbox, read_only), identity, stream_from).await?;
     let Some(validity) = ms.uid_validity else {
         if let Some(tag) = early {
             drain(client, tag).await?;

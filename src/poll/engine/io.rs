@@ -142,7 +142,6 @@ pub(crate) trait ImapIo {
         &mut self,
         mailbox: &str,
     ) -> Result<crate::imap::QuotaInfo, Error<Self::Error>>;
-    async fn id(&mut self, fields: &[(&str, &str)]) -> Result<(), Error<Self::Error>>;
 }
 
 /// Implements [`Pop3Io`] for a POP3 client type; `$($await)*` is empty for
@@ -240,9 +239,6 @@ macro_rules! imap_io {
             }
             async fn get_quota_root(&mut self, mailbox: &str) -> Result<crate::imap::QuotaInfo, Error<T::Error>> {
                 <$client>::get_quota_root(self, mailbox)$($await)*
-            }
-            async fn id(&mut self, fields: &[(&str, &str)]) -> Result<(), Error<T::Error>> {
-                <$client>::id(self, Some(fields))$($await)*
             }
         }
     };
