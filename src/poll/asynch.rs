@@ -57,7 +57,7 @@ where
 }
 
 /// The async watch (see [`crate::poll::watch`]): the same loop as the
-/// blocking one, every wait bounded by the caller's [`Timer`].
+/// blocking one, every wait bounded by the caller's [`watch::Timer`].
 pub mod watch {
     use super::super::engine::{
         self,
