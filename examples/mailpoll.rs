@@ -121,7 +121,11 @@ fn parse_args() -> Result<Args, String> {
             "--watch" => a.watch = true,
             "--watch-polls" => {
                 a.watch = true;
-                a.watch_polls = Some(value()?.parse().map_err(|e| format!("--watch-polls: {e}"))?)
+                a.watch_polls = Some(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--watch-polls: {e}"))?,
+                )
             }
             "--older-than" => {
                 a.older_than_days =

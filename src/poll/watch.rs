@@ -106,6 +106,10 @@ pub struct WatchPolicy {
     /// Stop after this many polls (the first one counts). `None`: only
     /// the callback stops the watch.
     pub max_polls: Option<u32>,
+    /// IMAP: wait in IDLE where the server offers it (default). `false`
+    /// sends NOOP every [`WatchPolicy::interval_ms`] instead, for servers
+    /// whose IDLE misbehaves.
+    pub idle: bool,
 }
 
 impl Default for WatchPolicy {
@@ -117,6 +121,7 @@ impl Default for WatchPolicy {
             interval_ms: 60_000,
             max_interval_ms: 15 * 60 * 1000,
             max_polls: None,
+            idle: true,
         }
     }
 }
@@ -464,6 +469,7 @@ mod tests {
             interval_ms: 50,
             max_interval_ms: 400,
             max_polls: None,
+            idle: true,
         }
     }
 

@@ -160,7 +160,7 @@ where
             AfterPoll::Again => continue,
             AfterPoll::Wait => {}
         }
-        if client.idle_offered() {
+        if policy.idle && client.idle_offered() {
             // A check that passed without news idles again.
             while !idle(client, timer, &mut plan).await? {}
         } else {
