@@ -59,10 +59,9 @@ where
 /// The async watch (see [`crate::poll::watch`]): the same loop as the
 /// blocking one, every wait bounded by the caller's [`watch::Timer`].
 pub mod watch {
-    use super::super::engine::{
-        self,
-        io::{AsyncStore, AsyncTimer},
-    };
+    #[cfg(feature = "imap")]
+    use super::super::engine::io::AsyncStore;
+    use super::super::engine::{self, io::AsyncTimer};
     use super::super::watch::{Next, WatchPolicy};
     use super::super::Summary;
     #[cfg(feature = "imap")]
