@@ -663,3 +663,71 @@ fn pop3_watch_polls_at_an_interval() {
         "{gaps:?}"
     );
 }
+
+/// The blocking watch over the crate's TLS (IMAPS): read timeouts pass
+/// through the TLS layer as ticks, IDLE is renewed, and mail delivered
+/// during IDLE is stored.
+#[test]
+fn watch_over_imaps_renews_and_stores_pushed_mail() {
+    use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
+    let user = "w02";
+    let root = tmp("w02-tls");
+    let d = common::dovecot();
+    let ca = d.ca_der();
+    let (mut rx, mut tx) = ([0u8; 4096], [0u8; 512]);
+    let (mut rd, mut wr) = (
+        vec![0u8; tls::READ_BUFFER_LEN],
+        vec![0u8; tls::WRITE_BUFFER_LEN],
+    );
+    let tcp = TcpStream::connect(d.imaps_addr()).unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tcp.set_read_timeout(Some(TICK)).unwrap();
+    let mut c = tls::imap_connect(
+        Timeouts(tcp),
+        TlsMode::Implicit,
+        &TlsSettings::pinned_ca("localhost", &ca),
+        TlsBuffers::new(&mut rd, &mut wr),
+        common::OsRng::new(),
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
+    c.login(user, &d.password).unwrap();
+    let mut store = MaildirStore::open(&root).unwrap();
+    let mut state: SyncState<64> = SyncState::new();
+    let start = Instant::now();
+    let mut at = Vec::new();
+    let r = watch::imap(
+        &mut c,
+        "INBOX",
+        &mut store,
+        &mut state,
+        &Policy::default(),
+        &WatchPolicy {
+            renew_after_ms: 1500,
+            max_polls: Some(5),
+            ..WatchPolicy::default()
+        },
+        &mut StdClock::new(),
+        |_| {},
+        |s| {
+            at.push((start.elapsed(), s.stored));
+            if at.len() == 3 {
+                std::thread::spawn(|| {
+                    std::thread::sleep(Duration::from_millis(100));
+                    append("w02", "tls-push");
+                });
+            }
+            Next::Continue
+        },
+    );
+    eprintln!("IMAPS watch: {at:?} -> {r:?}");
+    assert_eq!(r.unwrap(), 5);
+    // Poll 3 is a renewal (1.5 s after IDLE began); it sets off the
+    // delivery, and the push wakes poll 4 before the next renewal would.
+    let gap = at[2].0 - at[1].0;
+    assert!(gap >= Duration::from_millis(1500), "{at:?}");
+    assert_eq!(at[3].1, 1, "{at:?}");
+    assert!(at[3].0 - at[2].0 < Duration::from_millis(1200), "{at:?}");
+    c.logout().unwrap();
+}
