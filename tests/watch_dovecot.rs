@@ -2,7 +2,7 @@
 //! delivered during IDLE is stored at once, IDLE is renewed before its
 //! limit, a silent link is detected within its bound, and cuts during
 //! IDLE or during the poll it triggers lose and duplicate nothing.
-//! Users w01..w04 (one per test). Mail is delivered by APPEND through a
+//! Users w01..w08 (one per test). Mail is delivered by APPEND through a
 //! second connection.
 
 mod common;
@@ -210,7 +210,9 @@ fn mail_delivered_during_idle_is_stored_within_2s() {
             user,
             &root2,
             &Policy::default(),
+            // A push missed would show as a renewal's poll (5 s), not a hang.
             &WatchPolicy {
+                renew_after_ms: 5000,
                 max_polls: Some(10),
                 ..WatchPolicy::default()
             },
@@ -503,7 +505,7 @@ impl embedded_mail::poll::asynch::watch::Timer for Tick {
 fn async_watch_stores_pushed_mail_and_detects_silence() {
     use embedded_mail::poll::asynch;
     use embedded_mail::store::block_on;
-    let user = "w03";
+    let user = "w08";
     let d = common::dovecot();
     let proxy = Proxy::start();
     let tcp = TcpStream::connect(proxy.addr).unwrap();
@@ -534,6 +536,7 @@ fn async_watch_stores_pushed_mail_and_detects_silence() {
                 renew_after_ms: 700,
                 check_after_ms: 500,
                 answer_within_ms: 300,
+                max_polls: Some(12),
                 ..WatchPolicy::default()
             },
             &mut Tick(Instant::now()),
@@ -545,7 +548,7 @@ fn async_watch_stores_pushed_mail_and_detects_silence() {
                     2 => {
                         std::thread::spawn(|| {
                             std::thread::sleep(Duration::from_millis(200));
-                            append("w03", "async-push");
+                            append("w08", "async-push");
                         });
                     }
                     // Once it is stored (and the re-poll is quiet), the link goes silent.
@@ -578,8 +581,8 @@ fn async_watch_stores_pushed_mail_and_detects_silence() {
 /// sees the delivery and the watch polls.
 #[test]
 fn noop_interval_sees_new_mail() {
-    let user = "w02";
-    let root = tmp("w02-noop");
+    let user = "w05";
+    let root = tmp("w05-noop");
     let mut at = Vec::new();
     let start = Instant::now();
     let r = run_watch(
@@ -590,13 +593,14 @@ fn noop_interval_sees_new_mail() {
         &WatchPolicy {
             idle: false,
             interval_ms: 200,
+            max_polls: Some(10),
             ..WatchPolicy::default()
         },
         |_| {},
         |s| {
             at.push((start.elapsed(), *s));
             if at.len() == 2 {
-                std::thread::spawn(|| append("w02", "noop-news"));
+                std::thread::spawn(|| append("w05", "noop-news"));
             }
             if at.len() > 2 && s.stored > 0 {
                 Next::Stop
@@ -618,8 +622,8 @@ fn noop_interval_sees_new_mail() {
 #[test]
 fn pop3_watch_polls_at_an_interval() {
     use embedded_io_adapters::std::FromStd;
-    let user = "w02";
-    let root = tmp("w02-pop3");
+    let user = "w06";
+    let root = tmp("w06-pop3");
     let d = common::dovecot();
     let mut store = MaildirStore::open(&root).unwrap();
     let mut at = Vec::new();
@@ -646,7 +650,7 @@ fn pop3_watch_polls_at_an_interval() {
         |s| {
             at.push((start.elapsed(), s.new));
             if at.len() == 3 {
-                append("w02", "pop3-watch");
+                append("w06", "pop3-watch");
             }
             Next::Continue
         },
@@ -670,8 +674,8 @@ fn pop3_watch_polls_at_an_interval() {
 #[test]
 fn watch_over_imaps_renews_and_stores_pushed_mail() {
     use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
-    let user = "w02";
-    let root = tmp("w02-tls");
+    let user = "w07";
+    let root = tmp("w07-tls");
     let d = common::dovecot();
     let ca = d.ca_der();
     let (mut rx, mut tx) = ([0u8; 4096], [0u8; 512]);
@@ -715,7 +719,7 @@ fn watch_over_imaps_renews_and_stores_pushed_mail() {
             if at.len() == 3 {
                 std::thread::spawn(|| {
                     std::thread::sleep(Duration::from_millis(100));
-                    append("w02", "tls-push");
+                    append("w07", "tls-push");
                 });
             }
             Next::Continue

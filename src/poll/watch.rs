@@ -16,11 +16,12 @@
 //! server, and the next poll (after the caller reconnects) stores each
 //! one exactly once. Other untagged data during IDLE (FETCH flag
 //! changes, EXPUNGE, `* OK Still here`) does not wake a poll; it only
-//! proves the link alive. A poll that found new messages is followed at
-//! once by another (up to [`MAX_REPOLLS`] in a row), which closes the
-//! window where mail delivered during a poll was announced to it and not
-//! fetched; every renewal polls too, so a missed announcement costs at
-//! most one renewal period.
+//! proves the link alive. Mail delivered during a poll, after its fetch,
+//! is announced to that poll and never again: a poll that found new
+//! messages, or after which the mailbox holds more than it found
+//! ([`Plan::exists_after_poll`]), is followed at once by another (up to
+//! [`MAX_REPOLLS`] in a row); every renewal polls too, so an announcement
+//! missed all the same costs at most one renewal period.
 //!
 //! # Time
 //!
@@ -49,7 +50,7 @@
 //!
 //! # Cost
 //!
-//! RAM: the [`Plan`], 64 bytes; nothing else beyond the poll's own. Round
+//! RAM: the [`Plan`], about 80 bytes; nothing else beyond the poll's own. Round
 //! trips per wake: DONE, then the poll (keep mode: 1 more, as the mailbox
 //! is selected again with the stream's fetch pipelined), then IDLE.
 
@@ -195,6 +196,8 @@ pub struct Plan {
     idle_since: u64,
     heard_at: u64,
     interval: u32,
+    exists: Option<u32>,
+    late: bool,
 }
 
 impl Plan {
@@ -209,6 +212,8 @@ impl Plan {
             idle_since: 0,
             heard_at: 0,
             interval: policy.interval_ms,
+            exists: None,
+            late: false,
         }
     }
 
@@ -222,10 +227,22 @@ impl Plan {
         &self.policy
     }
 
+    /// IMAP: the mailbox's message count (`EXISTS`, less `EXPUNGE`s) as
+    /// a poll that found `new` messages ended. More arrivals since the end
+    /// of the previous poll than the poll found means mail came in after
+    /// the poll's fetch: the server announced it to the poll and will not
+    /// again in IDLE, so the next [`Plan::polled`] polls again.
+    pub fn exists_after_poll(&mut self, exists: u32, new: u32) {
+        self.late = self
+            .exists
+            .is_some_and(|before| exists.saturating_sub(before) > new);
+        self.exists = Some(exists);
+    }
+
     /// A poll ended with `summary`; the caller said `next`.
     pub fn polled(&mut self, summary: &Summary, next: Next) -> AfterPoll {
         self.polls = self.polls.saturating_add(1);
-        let found = summary.new > 0;
+        let found = summary.new > 0 || core::mem::take(&mut self.late);
         self.interval = if found {
             self.policy.interval_ms
         } else {
@@ -566,6 +583,30 @@ mod tests {
         });
         assert_eq!(p.polled(&summary(0), Next::Continue), AfterPoll::Wait);
         assert_eq!(p.polled(&summary(5), Next::Continue), AfterPoll::Stop);
+    }
+
+    #[test]
+    fn mail_arriving_after_the_fetch_polls_again() {
+        let mut p = Plan::new(policy());
+        // First poll: nothing to compare with.
+        p.exists_after_poll(7, 7);
+        assert_eq!(p.polled(&summary(7), Next::Continue), AfterPoll::Again);
+        // Quiet re-poll, the count unchanged: wait.
+        p.exists_after_poll(7, 0);
+        assert_eq!(p.polled(&summary(0), Next::Continue), AfterPoll::Wait);
+        // IDLE woke a poll that found 1, but 2 arrived: poll again.
+        p.exists_after_poll(9, 1);
+        assert_eq!(p.polled(&summary(1), Next::Continue), AfterPoll::Again);
+        // A quiet poll during which one arrived after the fetch.
+        p.exists_after_poll(10, 0);
+        assert_eq!(p.polled(&summary(0), Next::Continue), AfterPoll::Again);
+        p.exists_after_poll(10, 1);
+        assert_eq!(p.polled(&summary(1), Next::Continue), AfterPoll::Again);
+        p.exists_after_poll(10, 0);
+        assert_eq!(p.polled(&summary(0), Next::Continue), AfterPoll::Wait);
+        // Expunges only lower the count.
+        p.exists_after_poll(4, 0);
+        assert_eq!(p.polled(&summary(0), Next::Continue), AfterPoll::Wait);
     }
 
     #[test]

@@ -155,6 +155,7 @@ where
     let mut plan = Plan::new(*policy);
     loop {
         let summary = poll(client).await?;
+        plan.exists_after_poll(client.mailbox().exists, summary.new);
         match plan.polled(&summary, on_poll(&summary)) {
             AfterPoll::Stop => return Ok(plan.polls()),
             AfterPoll::Again => continue,
