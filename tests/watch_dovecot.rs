@@ -340,7 +340,11 @@ fn cuts_during_idle_and_during_its_poll_lose_and_duplicate_nothing() {
         after_store: AfterStore::Delete,
         ..Policy::default()
     };
-    let wp = WatchPolicy::default();
+    // A push missed would show as a renewal's poll (5 s), not a hang.
+    let wp = WatchPolicy {
+        renew_after_ms: 5000,
+        ..WatchPolicy::default()
+    };
 
     // 1. Cut during IDLE, then mail arrives while the device is away.
     let proxy = Proxy::start();
