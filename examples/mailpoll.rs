@@ -24,6 +24,11 @@
 //! 1 MiB file used as NOR flash (4 KiB pages) through the flash store.
 //! Run it twice: the second poll stores nothing.
 //!
+//! `--watch` (plain `imap://`): after the poll, wait for new mail in IMAP
+//! IDLE and store each message the moment it arrives (renewing IDLE every
+//! 25 minutes, checking a link silent for 4 minutes, reconnecting after
+//! a failure), until Ctrl-C, or `--watch-polls N` polls.
+//!
 //! `--extract TYPE` (with `--store DIR`, feature `mime`): after the poll,
 //! the parts of type TYPE (`application/pdf`, `text/plain`, or `image/*`)
 //! of every message in the Maildir are decoded into `DIR.extract/`, one
@@ -54,6 +59,8 @@ struct Args {
     starttls: bool,
     extract: Option<String>,
     timeout: std::time::Duration,
+    watch: bool,
+    watch_polls: Option<u32>,
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String> {
@@ -120,6 +127,8 @@ fn parse_args() -> Result<Args, String> {
         starttls: false,
         extract: None,
         timeout: std::time::Duration::from_secs(30),
+        watch: false,
+        watch_polls: None,
     };
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -131,6 +140,15 @@ fn parse_args() -> Result<Args, String> {
             "--starttls" => a.starttls = true,
             "--delete" => a.delete = true,
             "--extract" => a.extract = Some(value()?),
+            "--watch" => a.watch = true,
+            "--watch-polls" => {
+                a.watch = true;
+                a.watch_polls = Some(
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--watch-polls: {e}"))?,
+                )
+            }
             "--older-than" => {
                 a.older_than_days =
                     Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?)
@@ -153,6 +171,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if a.extract.is_some() && a.store.is_none() {
         return Err("--extract needs --store DIR".into());
+    }
+    if a.watch && (a.scheme != "imap" || a.starttls) {
+        return Err("--watch is for plain imap:// in this example".into());
     }
     if a.keep && a.delete {
         return Err("--keep and --delete exclude each other".into());
@@ -197,6 +218,9 @@ where
     let tcp = connect(a)?;
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut state: SyncState<SEEN> = SyncState::new();
+    if a.watch {
+        return watch_imap(a, password, policy, store);
+    }
     let tls = a.scheme.ends_with('s') || a.starttls;
     if tls {
         return poll_tls(a, password, policy, store, tcp, &mut state);
@@ -354,6 +378,79 @@ fn read_ca(path: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("{path}: bad base64 in the PEM certificate: {e:?}"))?;
     der.truncate(n);
     Ok(der)
+}
+
+/// `--watch`: the firmware pattern on the host. Poll, wait in IDLE, poll
+/// on news; on any error (a cut, a dead link) reconnect after 5 s. The
+/// sync state lives in the store, so a reconnect loses and repeats
+/// nothing.
+fn watch_imap<S: MessageStore>(
+    a: &Args,
+    password: &str,
+    policy: &Policy<'_>,
+    store: &mut S,
+) -> Result<Summary, String>
+where
+    S::Error: std::fmt::Debug,
+{
+    use embedded_mail::poll::watch::{self, Next, StdClock, Timeouts, WatchPolicy};
+    let settings = WatchPolicy::default();
+    let mut clock = StdClock::new();
+    let mut total = Summary::default();
+    let mut polls = 0u32;
+    loop {
+        let attempt = (|| -> Result<(), String> {
+            let tcp = TcpStream::connect((a.host.as_str(), a.port))
+                .map_err(|e| format!("connect {}:{}: {e}", a.host, a.port))?;
+            tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+            // The blocking watch's tick: renewal and liveness are checked
+            // at each read timeout.
+            tcp.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .map_err(|e| e.to_string())?;
+            let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
+            let mut state: SyncState<SEEN> = SyncState::new();
+            let mut c = embedded_mail::imap::Client::connect(Timeouts(tcp), &mut rx, &mut tx)
+                .map_err(|e| e.to_string())?;
+            c.login(&a.user, password).map_err(|e| e.to_string())?;
+            let watch_settings = WatchPolicy {
+                max_polls: a.watch_polls.map(|n| n.saturating_sub(polls)),
+                ..settings
+            };
+            watch::imap(
+                &mut c,
+                &a.mailbox,
+                store,
+                &mut state,
+                policy,
+                &watch_settings,
+                &mut clock,
+                progress,
+                |s| {
+                    polls += 1;
+                    total.new += s.new;
+                    total.stored += s.stored;
+                    total.skipped += s.skipped;
+                    total.deleted += s.deleted;
+                    total.bytes += s.bytes;
+                    if s.new > 0 {
+                        println!("poll {polls}: stored {} new, waiting in IDLE", s.stored);
+                    }
+                    Next::Continue
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            c.logout().map_err(|e| e.to_string())?;
+            Ok(())
+        })();
+        match attempt {
+            Ok(()) => return Ok(total),
+            Err(e) if a.watch_polls.is_some_and(|n| polls >= n) => return Err(e),
+            Err(e) => {
+                eprintln!("mailpoll: {e}; reconnecting in 5 s");
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 #[cfg(not(feature = "tls"))]

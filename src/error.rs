@@ -9,6 +9,7 @@
 //! | [`Error::BufferTooSmall`] | resource: a caller buffer | no: reconnect with a bigger buffer |
 //! | [`Error::Malformed`], [`Error::ConnectionClosed`], [`Error::Broken`] | the peer or the link | no: reconnect |
 //! | [`Error::Transport`], [`Error::Sink`] | the transport / the caller's sink | no: reconnect |
+//! | [`Error::TimedOut`] | the link: a liveness check was not answered in time ([`crate::poll::watch`]) | no: reconnect |
 //! | [`Error::Certificate`] | the server's TLS certificate (or an impostor's) | no: nothing was sent; fix the trust settings or the server |
 
 use core::convert::Infallible;
@@ -68,6 +69,11 @@ pub enum Error<E = Infallible> {
     /// TLS: the server's certificate chain or its proof of the key was
     /// refused; the handshake stopped before any command was sent.
     Certificate(CertificateError),
+    /// The server did not answer a liveness check within the caller's
+    /// bound ([`crate::poll::watch::WatchPolicy::answer_within_ms`]): the
+    /// link is presumed dead (a NAT box or an access point dropped it
+    /// silently); reconnect.
+    TimedOut,
 }
 
 /// Why a TLS server's certificate was refused (feature `tls`). Each
@@ -187,6 +193,7 @@ impl Error<Infallible> {
             Error::NotSupported(w) => Error::NotSupported(w),
             Error::Broken => Error::Broken,
             Error::Certificate(c) => Error::Certificate(c),
+            Error::TimedOut => Error::TimedOut,
         }
     }
 }
@@ -236,6 +243,9 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::NotSupported(what) => write!(f, "server does not support {what}"),
             Error::Broken => f.write_str("session out of step after an earlier error"),
             Error::Certificate(c) => write!(f, "TLS certificate refused: {c}"),
+            Error::TimedOut => {
+                f.write_str("no answer within the liveness bound: link presumed dead")
+            }
         }
     }
 }

@@ -621,6 +621,16 @@ macro_rules! imap_client {
                 self.finish(tag, &mut |_| {})$($await)*.map(|_| ())
             }
 
+            /// Sends `DONE` without reading the answer; returns IDLE's tag
+            /// for [`Self::complete`] (which a caller bounding the wait can
+            /// call again after a read timeout).
+            pub $($async)* fn idle_done_submit(&mut self) -> Result<u32, Error<T::Error>> {
+                let tag = self.session.last_tag();
+                let n = self.session.encode_idle_done(self.link.tx).map_err(Error::widen)?;
+                self.write_tx(n)$($await)*?;
+                Ok(tag)
+            }
+
             /// `GETQUOTAROOT mailbox`: the first quota root's usage.
             pub $($async)* fn get_quota_root(&mut self, mailbox: &str) -> Result<QuotaInfo, Error<T::Error>> {
                 self.quota(&Command::GetQuotaRoot(mailbox))$($await)*

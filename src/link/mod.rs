@@ -107,6 +107,14 @@ macro_rules! link {
                             }
                             let n = match self.transport.read(self.rx.spare())$($await)* {
                                 Ok(n) => n,
+                                // A read that timed out took no bytes: the
+                                // session stays in step and the caller may
+                                // read on (the watch's tick, poll::watch).
+                                Err(e) if embedded_io::Error::kind(&e)
+                                    == embedded_io::ErrorKind::TimedOut =>
+                                {
+                                    return Err(Error::Transport(e));
+                                }
                                 Err(e) => {
                                     session.close();
                                     return Err(Error::Transport(e));

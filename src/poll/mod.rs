@@ -53,6 +53,7 @@
 pub mod batch;
 pub mod doomed;
 pub mod state;
+pub mod watch;
 #[cfg(feature = "pop3")]
 pub mod window;
 

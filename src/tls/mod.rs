@@ -415,6 +415,7 @@ pub(crate) fn plain_error<E: embedded_io::Error>(e: Error<E>) -> Error<TlsError>
         Error::NotSupported(w) => Error::NotSupported(w),
         Error::Broken => Error::Broken,
         Error::Certificate(c) => Error::Certificate(c),
+        Error::TimedOut => Error::TimedOut,
     }
 }
 

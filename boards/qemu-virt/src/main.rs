@@ -17,6 +17,7 @@ mod board;
 mod flash;
 mod net;
 mod virtio;
+mod watch;
 
 use core::fmt::Display;
 use core::panic::PanicInfo;
@@ -74,7 +75,16 @@ const SEEN: usize = 64;
 /// ends with 2 blocks of sync state.
 const POP3_WINDOW: (u32, u32) = (BLOCK, flash::BANK_SIZE / 8 * 3 - BLOCK);
 const IMAP_WINDOW: (u32, u32) = (flash::BANK_SIZE / 8 * 3, flash::BANK_SIZE / 8 * 3);
-const RSA_WINDOW: (u32, u32) = (flash::BANK_SIZE / 4 * 3, flash::BANK_SIZE / 4);
+const RSA_WINDOW: (u32, u32) = (flash::BANK_SIZE / 4 * 3, flash::BANK_SIZE / 8);
+/// The watch's store (push over IMAP IDLE, see watch.rs): the last 4 MiB.
+const WATCH_WINDOW: (u32, u32) = (flash::BANK_SIZE / 8 * 7, flash::BANK_SIZE / 8);
+/// Plain IMAP for the watch.
+const WATCH_PORT: u16 = 143;
+/// The watched account (its own, so the other stores' checks hold).
+const WATCH_USER: &str = match option_env!("EM_WATCH_USER") {
+    Some(u) => u,
+    None => "w01",
+};
 /// The poll over the RSA chain skips messages above this size (it is there
 /// to prove the chain, not to store the 5 MiB message a third time).
 const RSA_MAX_SIZE: u64 = 1 << 20;
@@ -460,6 +470,24 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'st
         HS_RUNS
     );
 
+    // Push: watch a mailbox in IDLE until a delivered message is stored.
+    let mut store = open_store(WATCH_WINDOW, &mut chunk)?;
+    let (n, bytes) = count(&mut store)?;
+    println!("watch: flash store holds {} messages ({} bytes)", n, bytes);
+    let ms = watch::watch(
+        net,
+        WATCH_PORT,
+        WATCH_USER,
+        PASSWORD,
+        &mut store,
+        (&mut rx, &mut tx),
+    )?;
+    let (n, bytes) = count(&mut store)?;
+    println!(
+        "WATCH: PASS: pushed message stored {} ms after IDLE began; store now {} messages ({} bytes)",
+        ms, n, bytes
+    );
+
     // Every stored message read back from flash, hashed (SHA-256).
     let mut damaged = 0;
     for (tag, window) in [
@@ -470,7 +498,10 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'st
         damaged += digests(tag, window, &mut chunk)?;
     }
     if damaged > 0 {
-        println!("error: {} stored message(s) failed their flash CRC", damaged);
+        println!(
+            "error: {} stored message(s) failed their flash CRC",
+            damaged
+        );
         return Err("flash read-back: damaged message");
     }
     Ok((pop3, imap, rsa))

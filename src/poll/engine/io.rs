@@ -111,11 +111,50 @@ pub(crate) trait Pop3Io {
     async fn delete_many(&mut self, msgs: &[u32]) -> Result<(), Error<Self::Error>>;
 }
 
-/// The IMAP client operations of a poll.
+/// The caller's clock and timer, as the watch sees it
+/// ([`crate::poll::watch::Clock`], [`crate::poll::asynch::watch::Timer`]).
+pub(crate) trait TimerIo {
+    /// Monotonic milliseconds.
+    fn now_ms(&self) -> u64;
+    /// Returns once `now_ms() >= at`.
+    async fn sleep_until(&mut self, at: u64);
+}
+
+/// A blocking [`crate::poll::watch::Clock`] seen by the engine: its sleep
+/// blocks, so the future is ready when first polled.
+pub(crate) struct SyncClock<'k, K>(pub &'k mut K);
+
+impl<K: crate::poll::watch::Clock> TimerIo for SyncClock<'_, K> {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+    async fn sleep_until(&mut self, at: u64) {
+        let now = self.0.now_ms();
+        if at > now {
+            self.0.sleep_ms(at - now);
+        }
+    }
+}
+
+/// An async [`crate::poll::asynch::watch::Timer`] seen by the engine.
+#[cfg(feature = "async")]
+pub(crate) struct AsyncTimer<'k, K>(pub &'k mut K);
+
+#[cfg(feature = "async")]
+impl<K: crate::poll::asynch::watch::Timer> TimerIo for AsyncTimer<'_, K> {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+    async fn sleep_until(&mut self, at: u64) {
+        self.0.sleep_until(at).await
+    }
+}
+
+/// The IMAP client operations of a poll and of the watch.
 #[cfg(feature = "imap")]
 pub(crate) trait ImapIo {
     /// The transport's error.
-    type Error;
+    type Error: embedded_io::Error;
     fn caps(&self) -> &crate::imap::Capabilities;
     fn tx_capacity(&self) -> usize;
     /// The selected mailbox's state, as the session tracked it.
@@ -142,6 +181,15 @@ pub(crate) trait ImapIo {
         &mut self,
         mailbox: &str,
     ) -> Result<crate::imap::QuotaInfo, Error<Self::Error>>;
+    /// The server offers IDLE.
+    fn idle_offered(&self) -> bool;
+    async fn idle_start(&mut self) -> Result<(), Error<Self::Error>>;
+    /// The next event while idling, as the watch hears it.
+    async fn idle_next(&mut self) -> Result<crate::poll::watch::Heard, Error<Self::Error>>;
+    /// Sends DONE; returns IDLE's tag for [`Self::complete`].
+    async fn idle_done_submit(&mut self) -> Result<u32, Error<Self::Error>>;
+    /// Sends NOOP; returns its tag for [`Self::complete`].
+    async fn noop_submit(&mut self) -> Result<u32, Error<Self::Error>>;
 }
 
 /// Implements [`Pop3Io`] for a POP3 client type; `$($await)*` is empty for
@@ -239,6 +287,26 @@ macro_rules! imap_io {
             }
             async fn get_quota_root(&mut self, mailbox: &str) -> Result<crate::imap::QuotaInfo, Error<T::Error>> {
                 <$client>::get_quota_root(self, mailbox)$($await)*
+            }
+            fn idle_offered(&self) -> bool {
+                <$client>::caps(self).idle
+            }
+            async fn idle_start(&mut self) -> Result<(), Error<T::Error>> {
+                <$client>::idle_start(self)$($await)*
+            }
+            async fn idle_next(&mut self) -> Result<crate::poll::watch::Heard, Error<T::Error>> {
+                let mut heard = crate::poll::watch::Heard::Other;
+                <$client>::idle_wait(self, |ev| {
+                    heard = crate::poll::watch::Heard::of(&ev);
+                    false
+                })$($await)*?;
+                Ok(heard)
+            }
+            async fn idle_done_submit(&mut self) -> Result<u32, Error<T::Error>> {
+                <$client>::idle_done_submit(self)$($await)*
+            }
+            async fn noop_submit(&mut self) -> Result<u32, Error<T::Error>> {
+                <$client>::submit(self, &crate::imap::Command::Noop)$($await)*
             }
         }
     };

@@ -13,3 +13,4 @@ pub(crate) mod io;
 pub(crate) mod imap;
 #[cfg(feature = "pop3")]
 pub(crate) mod pop3;
+pub(crate) mod watch;
