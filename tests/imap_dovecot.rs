@@ -255,16 +255,7 @@ impl embedded_io_async::Write for AsyncTcp {
     }
 }
 
-/// A minimal executor: the futures here never return Pending for real.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+use embedded_mail::store::block_on;
 
 #[test]
 fn async_uid_fetch_every_message_byte_identical_through_1k() {

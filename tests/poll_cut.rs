@@ -57,7 +57,7 @@ fn pop3_poll_on(
     let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
     let mut state: SyncState<16> = SyncState::new();
     if asynch {
-        poll_fake_block_on(async {
+        embedded_mail::store::block_on(async {
             let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -93,7 +93,7 @@ fn imap_poll(
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 128]);
     let mut state: SyncState<16> = SyncState::new();
     if asynch {
-        poll_fake_block_on(async {
+        embedded_mail::store::block_on(async {
             let mut c = embedded_mail::imap::asynch::Client::connect(server, &mut rx, &mut tx)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -113,10 +113,6 @@ fn imap_poll(
         let s = c.logout().map_err(|e| e.to_string())?;
         Ok(s.traffic)
     }
-}
-
-fn poll_fake_block_on<F: std::future::Future>(f: F) -> F::Output {
-    embedded_mail::store::block_on(f)
 }
 
 fn stored(store: &Mem) -> Vec<Vec<u8>> {

@@ -199,13 +199,6 @@ impl embedded_io_async::Write for Sink {
     }
 }
 
-/// Runs a future whose I/O never really waits.
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+/// Runs a future whose I/O never really waits: the library's own.
+#[allow(unused_imports)] // not every test that includes this module runs async code
+pub use embedded_mail::store::block_on;

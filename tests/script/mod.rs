@@ -8,9 +8,6 @@
 #![allow(dead_code)]
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 /// A read/write failure of the script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,16 +222,9 @@ impl embedded_io_async::Write for Sink {
 }
 
 /// Runs a future that never waits on anything external (the script is
-/// always ready) to completion.
-pub fn block_on<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+/// always ready): the library's own.
+#[allow(unused_imports)] // not every test that includes this module runs async code
+pub use embedded_mail::store::block_on;
 
 /// Every way to cut a script's server stream into reads: each split
 /// point with large reads, plus 1-byte reads.
