@@ -17,22 +17,6 @@ fn tmp(name: &str) -> std::path::PathBuf {
     d
 }
 
-fn exists(user: &str) -> usize {
-    let d = common::dovecot();
-    let mut c = common::LineConn::connect(d.imap_addr());
-    c.read_line();
-    c.imap("a", &format!("LOGIN {user} {}", d.password));
-    let (untagged, _) = c.imap("b", "EXAMINE INBOX");
-    untagged
-        .iter()
-        .find_map(|l| {
-            l.strip_suffix(" EXISTS")
-                .and_then(|l| l.strip_prefix("* "))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap()
-}
-
 fn imap_poll(user: &str, store: &mut MaildirStore, policy: &Policy<'_>) -> poll::Summary {
     let d = common::dovecot();
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
@@ -78,7 +62,7 @@ fn imap_leave_mode_twice_stores_once_and_keeps_server() {
     let s2 = imap_poll(user, &mut store, &Policy::default());
     assert_eq!((s2.new, s2.stored), (0, 0));
     assert_eq!(stored_bodies(&store), want);
-    assert_eq!(exists(user), 7);
+    assert_eq!(common::inbox_len(user), 7);
     // BODY.PEEK: the seeded flags are untouched.
     let after: Vec<String> = common::dovecot()
         .inbox_messages(user)
@@ -108,7 +92,7 @@ fn imap_delete_mode_empties_inbox_after_store() {
     );
     assert_eq!((s.stored, s.deleted), (7, 7));
     assert_eq!(stored_bodies(&store), want);
-    assert_eq!(exists(user), 0);
+    assert_eq!(common::inbox_len(user), 0);
 }
 
 #[test]
@@ -133,7 +117,7 @@ fn pop3_max_size_skips_big_and_delete_keeps_it() {
     let left = d.inbox_messages(user);
     assert_eq!(left.len(), 1);
     assert!(left[0].bytes_crlf.len() > 5_000_000);
-    assert_eq!(exists(user), 1);
+    assert_eq!(common::inbox_len(user), 1);
 }
 
 fn pop3_poll(user: &str, store: &mut MaildirStore, policy: &Policy<'_>) -> poll::Summary {

@@ -49,23 +49,6 @@ fn append(user: &str, subject: &str) {
     }
 }
 
-/// Messages in `user`'s INBOX, through a second connection.
-fn exists(user: &str) -> usize {
-    let d = common::dovecot();
-    let mut c = common::LineConn::connect(d.imap_addr());
-    c.read_line();
-    c.imap("a", &format!("LOGIN {user} {}", d.password));
-    let (untagged, _) = c.imap("b", "EXAMINE INBOX");
-    untagged
-        .iter()
-        .find_map(|l| {
-            l.strip_suffix(" EXISTS")
-                .and_then(|l| l.strip_prefix("* "))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap()
-}
-
 type WatchResult = Result<u32, PollError<std::io::Error, std::io::ErrorKind>>;
 
 /// Connects to `addr`, logs in as `user` and watches INBOX into the
@@ -440,7 +423,7 @@ fn cuts_during_idle_and_during_its_poll_lose_and_duplicate_nothing() {
             "{subject}"
         );
     }
-    assert_eq!(exists(user), 0);
+    assert_eq!(common::inbox_len(user), 0);
 }
 
 /// A non-blocking TCP stream as an async transport: a read with nothing

@@ -435,3 +435,20 @@ impl rand_core::RngCore for OsRng {
     }
 }
 impl rand_core::CryptoRng for OsRng {}
+
+/// Messages in `user`'s INBOX, counted through a connection of its own.
+pub fn inbox_len(user: &str) -> usize {
+    let d = dovecot();
+    let mut c = LineConn::connect(d.imap_addr());
+    c.read_line();
+    c.imap("a", &format!("LOGIN {user} {}", d.password));
+    let (untagged, _) = c.imap("b", "EXAMINE INBOX");
+    untagged
+        .iter()
+        .find_map(|l| {
+            l.strip_suffix(" EXISTS")
+                .and_then(|l| l.strip_prefix("* "))
+                .and_then(|n| n.parse().ok())
+        })
+        .expect("EXAMINE reports EXISTS")
+}
