@@ -43,13 +43,16 @@ mod stream;
 mod types;
 pub mod utf7;
 
-#[macro_use]
-mod driver;
-#[cfg(feature = "async")]
-pub mod asynch;
-mod client;
+/// The blocking client over `embedded_io`: `build.rs` derives it from the
+/// async client's source (`driver.rs`) by dropping `async` and `.await`.
+pub(crate) mod blocking {
+    include!(concat!(env!("OUT_DIR"), "/blocking/imap_driver.rs"));
+}
+pub use blocking::Client;
 
-pub use client::Client;
+#[cfg(feature = "async")]
+#[path = "driver.rs"]
+pub mod asynch;
 pub use command::{
     Append, BodyRequest, Command, FetchItems, SearchReturn, Section, StatusItems, StoreOp,
 };

@@ -17,13 +17,18 @@ mod codec;
 mod pending;
 mod session;
 
-#[macro_use]
-mod driver;
-mod client;
 mod types;
-pub use client::Client;
 pub use types::{Greeting, Parts, Stat, UniqueId, MAX_UID_LEN};
+
+/// The blocking client over `embedded_io`: `build.rs` derives it from the
+/// async client's source (`driver.rs`) by dropping `async` and `.await`.
+pub(crate) mod blocking {
+    include!(concat!(env!("OUT_DIR"), "/blocking/pop3_driver.rs"));
+}
+pub use blocking::Client;
+
 #[cfg(feature = "async")]
+#[path = "driver.rs"]
 pub mod asynch;
 
 pub use codec::{apop_timestamp, response_code, Status};

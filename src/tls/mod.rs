@@ -124,11 +124,26 @@ mod verify;
 
 use verify::ChainVerifier;
 
-#[macro_use]
-mod driver;
+/// The blocking helpers over `embedded_io`: `build.rs` derives them from
+/// the async helpers' source (`driver.rs`) by dropping `async` and `.await`.
+mod blocking {
+    include!(concat!(env!("OUT_DIR"), "/blocking/tls_driver.rs"));
+}
 #[cfg(feature = "async")]
+#[path = "driver.rs"]
 pub mod asynch;
-mod blocking;
+
+/// embedded-tls's connection types under one name per flavour, so that the
+/// helpers' source names `conn::asynch` and its blocking twin `conn::blocking`.
+mod conn {
+    #[cfg(feature = "async")]
+    pub(crate) mod asynch {
+        pub(crate) use embedded_tls::TlsConnection;
+    }
+    pub(crate) mod blocking {
+        pub(crate) use embedded_tls::blocking::TlsConnection;
+    }
+}
 
 pub use blocking::{handshake, TlsStream};
 #[cfg(feature = "imap")]
