@@ -70,7 +70,7 @@ fn blocking_twins() {
 
 /// The text with `async` and `.await` removed from the code. Inner doc
 /// comments (`//!`) become plain comments: `include!` takes items only.
-fn to_blocking(src: &str) -> Result<String, String> {
+pub(crate) fn to_blocking(src: &str) -> Result<String, String> {
     let bytes = src.as_bytes();
     let mut out = String::with_capacity(src.len());
     let mut i = 0;
