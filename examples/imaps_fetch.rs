@@ -54,12 +54,14 @@ fn run() -> Result<(), String> {
     let settings = TlsSettings::pinned_ca(&host, &ca);
     let mut client = tls::imap_connect(
         FromStd::new(tcp),
-        mode,
-        &settings,
-        TlsBuffers::new(&mut record_read, &mut record_write),
+        tls::Connect {
+            mode,
+            settings: &settings,
+            tls: TlsBuffers::new(&mut record_read, &mut record_write),
+            rx: &mut rx,
+            tx: &mut tx,
+        },
         rng,
-        &mut rx,
-        &mut tx,
     )
     .map_err(|e| format!("TLS connect: {e}"))?;
     client

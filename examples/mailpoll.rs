@@ -228,9 +228,7 @@ where
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::Greeting, &e))?;
-        let caps = c
-            .capabilities()
-            .map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
+        let caps = c.capa().map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
         // RFC 6856: before login, so 8-bit messages arrive as stored
         // rather than wrapped in a "cannot display" notice.
         if caps.utf8 {
@@ -500,16 +498,36 @@ where
     let buffers = TlsBuffers::new(&mut rec_read, &mut rec_write);
     let transport = FromStd::new(tcp);
     if a.scheme.starts_with("pop3") {
-        let mut c = tls::pop3_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
-            .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
+        let mut c = tls::pop3_connect(
+            transport,
+            tls::Connect {
+                mode,
+                settings: &settings,
+                tls: buffers,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng,
+        )
+        .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
         c.login(&a.user, password)
             .map_err(|e| explain(a, Step::Login, &e))?;
         let (summary, _) = poll::pop3(c, store, state, policy, progress)
             .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
         Ok(summary)
     } else {
-        let mut c = tls::imap_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
-            .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
+        let mut c = tls::imap_connect(
+            transport,
+            tls::Connect {
+                mode,
+                settings: &settings,
+                tls: buffers,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng,
+        )
+        .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
         c.login(&a.user, password)
             .map_err(|e| explain(a, Step::Login, &e))?;
         let summary = poll::imap(&mut c, &a.mailbox, store, state, policy, progress)

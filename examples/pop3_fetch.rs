@@ -65,7 +65,7 @@ fn run(args: &Args, password: &str) -> Result<(), String> {
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 512]);
     let mut client = Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
         .map_err(|e| format!("greeting: {e}"))?;
-    let caps = client.capabilities().map_err(|e| format!("CAPA: {e}"))?;
+    let caps = client.capa().map_err(|e| format!("CAPA: {e}"))?;
     let creds = Credentials {
         user: &args.user,
         secret: password,

@@ -117,7 +117,7 @@ fn an_endless_pop3_line_fails_within_the_bound() {
         let s = Script::new(turns, 1000, 0);
         let mut c = pop3::Client::connect(s, &mut rx, &mut tx).unwrap();
         c.session_mut().set_max_line(max);
-        let e = c.capabilities().unwrap_err();
+        let e = c.capa().unwrap_err();
         assert!(
             matches!(e, Error::BufferTooSmall { needed, available: 512 } if needed > max),
             "{e}"

@@ -100,11 +100,11 @@ fn select_state_and_uid_search() {
 
     let seed = dovecot().seed_inbox();
     let mut all = Vec::new();
-    let s = c.search(true, "ALL", |n| all.push(n)).unwrap();
+    let s = c.uid_search("ALL", |n| all.push(n)).unwrap();
     assert_eq!(all, seed.iter().map(|m| m.uid).collect::<Vec<_>>());
     assert_eq!(s.hits as usize, SEED_INBOX_LEN);
     let mut seen = Vec::new();
-    c.search(true, "SEEN", |n| seen.push(n)).unwrap();
+    c.uid_search("SEEN", |n| seen.push(n)).unwrap();
     let want: Vec<u32> = seed
         .iter()
         .filter(|m| m.maildir_flags().contains('S'))
@@ -112,7 +112,7 @@ fn select_state_and_uid_search() {
         .collect();
     assert_eq!(seen, want);
     let mut flagged = Vec::new();
-    c.search(true, "FLAGGED", |n| flagged.push(n)).unwrap();
+    c.uid_search("FLAGGED", |n| flagged.push(n)).unwrap();
     assert_eq!(flagged, [3]);
     // ESEARCH (Dovecot offers it).
     let ret = embedded_mail::imap::SearchReturn {
@@ -123,7 +123,7 @@ fn select_state_and_uid_search() {
     };
     let mut ranges = Vec::new();
     let s = c
-        .esearch(true, "SEEN", ret, |lo, hi| ranges.push((lo, hi)))
+        .uid_esearch("SEEN", ret, |lo, hi| ranges.push((lo, hi)))
         .unwrap();
     assert_eq!(s.count, Some(want.len() as u32));
     assert_eq!(s.min, want.first().copied());
@@ -213,7 +213,7 @@ fn uid_fetch_every_message_byte_identical_through_1k() {
         ..FetchItems::default()
     };
     c.session_mut().set_skip_oversized(true);
-    c.fetch(SequenceSet::All, true, items, |e| match e {
+    c.uid_fetch(SequenceSet::All, items, |e| match e {
         GenericEvent::Rfc822Size(n) => sizes.push(n as usize),
         GenericEvent::FetchItem { name, value } if name == b"ENVELOPE" => {
             let env = Envelope::parse(value).expect("ENVELOPE parses");
@@ -275,7 +275,7 @@ fn async_uid_fetch_every_message_byte_identical_through_1k() {
             assert!(sink.0 == m.bytes_crlf, "uid {} differs", m.uid);
         }
         let mut hits = Vec::new();
-        c.search(true, "ALL", |n| hits.push(n)).await.unwrap();
+        c.uid_search("ALL", |n| hits.push(n)).await.unwrap();
         assert_eq!(hits.len(), SEED_INBOX_LEN);
         c.logout().await.unwrap();
     });
@@ -288,7 +288,7 @@ fn flags_of(c: &mut Client<'_, Tcp>, uid: u32) -> Vec<String> {
         flags: true,
         ..FetchItems::default()
     };
-    c.fetch(SequenceSet::One(uid), true, items, |e| {
+    c.uid_fetch(SequenceSet::One(uid), items, |e| {
         if let GenericEvent::Flags(list) = e {
             flags = String::from_utf8_lossy(list)
                 .split(' ')
@@ -311,12 +311,11 @@ fn store_flags_and_read_them_back() {
     let mut c = login(&user, &mut rx, &mut tx);
     c.select("INBOX").unwrap();
     let mut echoed = None;
-    c.store(
+    c.uid_store(
         SequenceSet::One(1),
-        true,
         StoreOp::Add,
-        false,
         &["\\Flagged", "$Test"],
+        embedded_mail::imap::StoreReply::NewFlags,
         |e| {
             if let GenericEvent::Flags(f) = e {
                 echoed = Some(FlagSet::parse(f));
@@ -328,22 +327,20 @@ fn store_flags_and_read_them_back() {
         .unwrap()
         .contains(FlagSet::FLAGGED | FlagSet::SEEN | FlagSet::KEYWORDS));
     assert_eq!(flags_of(&mut c, 1), ["$Test", "\\Flagged", "\\Seen"]);
-    c.store(
+    c.uid_store(
         SequenceSet::One(1),
-        true,
         StoreOp::Remove,
-        true,
         &["\\Seen", "$Test"],
+        embedded_mail::imap::StoreReply::Silent,
         |_| {},
     )
     .unwrap();
     assert_eq!(flags_of(&mut c, 1), ["\\Flagged"]);
-    c.store(
+    c.uid_store(
         SequenceSet::One(1),
-        true,
         StoreOp::Replace,
-        true,
         &["\\Answered"],
+        embedded_mail::imap::StoreReply::Silent,
         |_| {},
     )
     .unwrap();
@@ -382,7 +379,7 @@ fn copy_move_and_expunge() {
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut c = login(&user, &mut rx, &mut tx);
     let n = c.select("INBOX").unwrap().exists;
-    let done = c.copy(SequenceSet::One(1), true, "Archive").unwrap();
+    let done = c.uid_copy(SequenceSet::One(1), "Archive").unwrap();
     assert_eq!(done.copy_validity, Some(1_700_000_001));
     assert_eq!(
         c.status("Archive", StatusItems::BASIC).unwrap().messages,
@@ -395,12 +392,11 @@ fn copy_move_and_expunge() {
         c.status("Trash", StatusItems::BASIC).unwrap().messages,
         Some(1)
     );
-    c.store(
+    c.uid_store(
         SequenceSet::One(3),
-        true,
         StoreOp::Add,
-        true,
         &["\\Deleted"],
+        embedded_mail::imap::StoreReply::Silent,
         |_| {},
     )
     .unwrap();
@@ -414,24 +410,23 @@ fn copy_move_and_expunge() {
     assert_eq!(expunged, [2]); // UID 3 was message 2 after UID 2 moved.
     assert_eq!(c.session().mailbox().exists, n - 2);
     let mut left = Vec::new();
-    c.search(true, "ALL", |u| left.push(u)).unwrap();
+    c.uid_search("ALL", |u| left.push(u)).unwrap();
     assert!(!left.contains(&2) && !left.contains(&3) && left.contains(&1));
     // UID EXPUNGE only expunges what it names.
-    c.store(
+    c.uid_store(
         SequenceSet::List(&[
             embedded_mail::imap::SeqRange::one(4),
             embedded_mail::imap::SeqRange::one(5),
         ]),
-        true,
         StoreOp::Add,
-        true,
         &["\\Deleted"],
+        embedded_mail::imap::StoreReply::Silent,
         |_| {},
     )
     .unwrap();
     c.uid_expunge(SequenceSet::One(4)).unwrap();
     let mut deleted = Vec::new();
-    c.search(true, "DELETED", |u| deleted.push(u)).unwrap();
+    c.uid_search("DELETED", |u| deleted.push(u)).unwrap();
     assert_eq!(deleted, [5]);
 }
 
@@ -468,7 +463,7 @@ fn append_then_fetch_back() {
         internal_date: true,
         ..FetchItems::default()
     };
-    c.fetch(SequenceSet::One(uid), true, items, |e| {
+    c.uid_fetch(SequenceSet::One(uid), items, |e| {
         if let GenericEvent::InternalDate(d) = e {
             date = String::from_utf8_lossy(d).into();
         }
@@ -543,7 +538,7 @@ fn idle_is_woken_by_an_append_from_another_connection() {
 fn quota_root_reports_usage_and_limit() {
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut c = login(READER, &mut rx, &mut tx);
-    assert!(c.caps().quota);
+    assert!(c.capabilities().quota);
     let q = c.get_quota_root("INBOX").unwrap();
     assert!(q.roots >= 1);
     let (usage, limit) = q.values.storage.expect("STORAGE");
@@ -560,7 +555,7 @@ fn authenticate_with_every_offered_mechanism() {
         let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
         let mut c = connect(&mut rx, &mut tx);
         c.ensure_capabilities().unwrap();
-        assert!(c.caps().sasl.contains(mech), "{mech:?} offered");
+        assert!(c.capabilities().sasl.contains(mech), "{mech:?} offered");
         c.authenticate(
             mech,
             Credentials {
@@ -570,7 +565,7 @@ fn authenticate_with_every_offered_mechanism() {
         )
         .unwrap_or_else(|e| panic!("{mech:?}: {e}"));
         assert_eq!(c.session().state(), State::Authenticated);
-        assert!(c.caps().known && c.caps().idle);
+        assert!(c.capabilities().known && c.capabilities().idle);
         c.logout().unwrap();
     }
     // A wrong secret is a refusal with AUTHENTICATIONFAILED, and the
@@ -615,7 +610,6 @@ fn wrong_password_and_wrong_state_are_clear_errors() {
     c.login(READER, &dovecot().password).unwrap();
     match c.fetch(
         SequenceSet::All,
-        false,
         FetchItems {
             uid: true,
             ..FetchItems::default()
@@ -667,7 +661,7 @@ fn starttls_hands_the_transport_back() {
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut c = connect(&mut rx, &mut tx);
     c.ensure_capabilities().unwrap();
-    assert!(c.caps().starttls);
+    assert!(c.capabilities().starttls);
     let parts = c.starttls().unwrap();
     // begin_tls checked that nothing followed the OK: ready for the handshake.
     assert_eq!(parts.session.state(), State::NotAuthenticated);
@@ -679,7 +673,7 @@ fn condstore_select_reports_highestmodseq() {
     let user = test_user(5);
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let mut c = login(&user, &mut rx, &mut tx);
-    assert!(c.caps().condstore);
+    assert!(c.capabilities().condstore);
     c.run(
         &Command::Select {
             mailbox: "INBOX",
@@ -696,7 +690,7 @@ fn condstore_select_reports_highestmodseq() {
         modseq: true,
         ..FetchItems::default()
     };
-    c.fetch(SequenceSet::All, true, items, |e| {
+    c.uid_fetch(SequenceSet::All, items, |e| {
         if let GenericEvent::ModSeq(n) = e {
             modseqs.push(n)
         }

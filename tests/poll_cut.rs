@@ -62,7 +62,7 @@ fn pop3_poll_on(
                 .await
                 .map_err(|e| e.to_string())?;
             if proto == Proto::Pop3Pipelining {
-                c.capabilities().await.map_err(|e| e.to_string())?;
+                c.capa().await.map_err(|e| e.to_string())?;
             }
             c.login("u", "p").await.map_err(|e| e.to_string())?;
             let (_, s) = poll::asynch::pop3(c, &mut *store, &mut state, policy, |_| {})
@@ -74,7 +74,7 @@ fn pop3_poll_on(
         let mut c = embedded_mail::pop3::Client::connect(server, &mut rx, &mut tx)
             .map_err(|e| e.to_string())?;
         if proto == Proto::Pop3Pipelining {
-            c.capabilities().map_err(|e| e.to_string())?;
+            c.capa().map_err(|e| e.to_string())?;
         }
         c.login("u", "p").map_err(|e| e.to_string())?;
         let (_, s) = poll::pop3(c, store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;

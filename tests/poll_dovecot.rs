@@ -108,7 +108,7 @@ fn pop3_max_size_skips_big_and_delete_keeps_it() {
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let tcp = TcpStream::connect(d.pop3_addr()).unwrap();
     let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login(user, &d.password).unwrap();
     let mut state: SyncState<32> = SyncState::new();
     let (s, _) = poll::pop3(c, &mut store, &mut state, &policy, |_| {}).unwrap();
@@ -125,7 +125,7 @@ fn pop3_poll(user: &str, store: &mut MaildirStore, policy: &Policy<'_>) -> poll:
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
     let tcp = TcpStream::connect(d.pop3_addr()).unwrap();
     let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login(user, &d.password).unwrap();
     let mut state: SyncState<32> = SyncState::new();
     let (s, _) = poll::pop3(c, store, &mut state, policy, |_| {}).unwrap();

@@ -106,7 +106,7 @@ fn pop3_round_trips(user: &str, n: usize, policy: &Policy<'_>) -> u32 {
     let mut c =
         embedded_mail::pop3::Client::connect(Counting::connect(d.pop3_addr()), &mut rx, &mut tx)
             .unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login(user, &d.password).unwrap();
     let mut store = Box::new(Mem::new());
     let mut state: SyncState<128> = SyncState::new();

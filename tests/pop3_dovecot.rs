@@ -25,7 +25,7 @@ fn tcp() -> Transport {
 
 fn logged_in<'b>(user: &str, rx: &'b mut [u8], tx: &'b mut [u8]) -> Client<'b, Transport> {
     let mut c = Client::connect(tcp(), rx, tx).expect("greeting");
-    c.capabilities().expect("CAPA");
+    c.capa().expect("CAPA");
     c.login(user, &dovecot().password).expect("login");
     assert_eq!(c.session().state(), State::Transaction);
     c
@@ -35,7 +35,7 @@ fn logged_in<'b>(user: &str, rx: &'b mut [u8], tx: &'b mut [u8]) -> Client<'b, T
 fn capabilities_are_read() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 128]);
     let mut c = Client::connect(tcp(), &mut rx, &mut tx).unwrap();
-    let caps = c.capabilities().unwrap();
+    let caps = c.capa().unwrap();
     assert!(caps.top && caps.uidl && caps.user && caps.pipelining && caps.resp_codes);
     assert!(caps.stls, "the test server offers STLS");
     assert!(caps.sasl.contains(Mechanism::Plain));
@@ -131,7 +131,7 @@ fn retr_every_message_byte_identical_through_512_bytes_async() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 128]);
     let bodies = block_on(async {
         let mut c = asynch::Client::connect(AsyncTcp(stream), &mut rx, &mut tx).await?;
-        c.capabilities().await?;
+        c.capa().await?;
         c.login(READER, &d.password).await?;
         let mut bodies = Vec::new();
         for i in 0..seeded.len() {
@@ -181,7 +181,7 @@ fn every_login_method_dovecot_offers() {
     c.quit().unwrap();
     for mech in [Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5] {
         let mut c = Client::connect(tcp(), &mut rx, &mut tx).unwrap();
-        c.capabilities().unwrap();
+        c.capa().unwrap();
         c.authenticate(
             mech,
             Credentials {
@@ -200,7 +200,7 @@ fn every_login_method_dovecot_offers() {
 fn wrong_password_is_a_server_refusal() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 128]);
     let mut c = Client::connect(tcp(), &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     let e = c.login(READER, "not-the-password").unwrap_err();
     let r = e.refusal().expect("a refusal");
     assert_eq!(r.kind, RefusalKind::Err);
@@ -250,7 +250,7 @@ fn second_login_while_locked_is_in_use() {
     let first = logged_in(&user, &mut rx, &mut tx);
     let (mut rx2, mut tx2) = ([0u8; 512], [0u8; 128]);
     let mut second = Client::connect(tcp(), &mut rx2, &mut tx2).unwrap();
-    second.capabilities().unwrap();
+    second.capa().unwrap();
     let e = second.login(&user, &dovecot().password).unwrap_err();
     assert_eq!(
         e.refusal().map(|r| r.code),
@@ -264,7 +264,7 @@ fn second_login_while_locked_is_in_use() {
 fn stls_is_accepted_and_the_transport_handed_back() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 128]);
     let mut c = Client::connect(tcp(), &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     let parts = c.stls().unwrap();
     assert_eq!(parts.session.state(), State::Authorization);
     assert!(!parts.session.capabilities().stls);

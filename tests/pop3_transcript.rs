@@ -234,7 +234,7 @@ fn capa_turns() -> Vec<Turn> {
 fn capa_rfc2449_example() {
     let out = every_split(capa_turns(), 64, |c| {
         c.greeting().map_err(err)?;
-        let caps = c.capabilities().map_err(err)?;
+        let caps = c.capa().map_err(err)?;
         Ok(format!(
             "top={} user={} uidl={} pipe={} codes={} stls={} utf8={} delay={:?} expire={:?} cram={} plain={} login={}",
             caps.top,
@@ -270,7 +270,7 @@ fn pipelined_login_and_deletes_leave_in_one_write() {
     ]));
     let out = every_split(turns.clone(), 64, |c| {
         c.greeting().map_err(err)?;
-        c.capabilities().map_err(err)?;
+        c.capa().map_err(err)?;
         c.login("a", "b").map_err(err)?;
         let e = c.delete_many(&[1, 2, 3]).unwrap_err();
         Ok(format!("{:?}", e.refusal().map(|r| r.code)))
@@ -280,7 +280,7 @@ fn pipelined_login_and_deletes_leave_in_one_write() {
     let mut script = Script::new(turns, usize::MAX, 0);
     let (mut rx, mut tx) = ([0u8; 64], [0u8; 128]);
     let mut c = Client::connect(&mut script, &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login("a", "b").unwrap();
     let _ = c.delete_many(&[1, 2, 3]);
     drop(c);
@@ -293,9 +293,9 @@ fn enable_utf8_rfc6856() {
     turns.extend(transcript(&[("UTF8\r\n", "+OK UTF8 enabled\r\n")]));
     every_split(turns, 64, |c| {
         c.greeting().map_err(err)?;
-        c.capabilities().map_err(err)?;
+        c.capa().map_err(err)?;
         c.enable_utf8().map_err(err)?;
-        assert!(c.caps().utf8_active);
+        assert!(c.capabilities().utf8_active);
         Ok(String::new())
     });
 }
@@ -422,7 +422,7 @@ fn stls_hands_back_and_resumes_with_capabilities_forgotten() {
     let mut script = Script::new(turns, 1, 0);
     let (mut rx, mut tx) = ([0u8; 64], [0u8; 64]);
     let mut c = Client::connect(&mut script, &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     let parts = c.stls().unwrap();
     assert!(!parts.session.capabilities().stls, "pre-TLS caps forgotten");
     assert_eq!(parts.session.state(), State::Authorization);
@@ -458,7 +458,7 @@ fn stls_refuses_bytes_injected_before_the_handshake() {
     let mut script = Script::new(turns, usize::MAX, 0);
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 64]);
     let mut c = Client::connect(&mut script, &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     let e = c.stls().map(|_| ()).unwrap_err();
     assert!(matches!(e, Error::Malformed { .. }), "{e:?}");
 }

@@ -38,7 +38,7 @@ fn imap_login_with_a_password_that_needs_a_literal() {
     let mut c = Client::connect(tcp(imap_addr()), &mut rx, &mut tx).unwrap();
     // Dovecot offers LITERAL+: `{N+}` and no wait (the no-LITERAL+ path is
     // in tests/imap_literals.rs).
-    assert!(c.caps().literal_plus);
+    assert!(c.capabilities().literal_plus);
     c.login(LITERAL_USER, LITERAL_PASSWORD).unwrap();
     assert_eq!(c.session().state(), State::Authenticated);
     c.select("INBOX").unwrap();

@@ -161,15 +161,17 @@ fn imaps_login_and_byte_identical_fetch() {
     let stream = FromStd::new(tcp(d.imaps_addr()));
     let mut c = tls::imap_connect(
         stream,
-        TlsMode::Implicit,
-        &pinned(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &pinned(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("IMAPS connect");
-    assert!(c.caps().known && c.caps().imap4rev1);
+    assert!(c.capabilities().known && c.capabilities().imap4rev1);
     c.login(READER, &d.password).expect("login over TLS");
     assert_eq!(c.session().state(), ImapState::Authenticated);
     c.examine("INBOX").unwrap();
@@ -195,16 +197,18 @@ fn pop3s_login_and_byte_identical_retr() {
     let stream = FromStd::new(tcp(d.pop3s_addr()));
     let mut c = tls::pop3_connect(
         stream,
-        TlsMode::Implicit,
-        &pinned(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &pinned(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("POP3S connect");
-    assert!(c.caps().uidl && c.caps().user);
-    assert!(!c.caps().stls, "no STLS under TLS");
+    assert!(c.capabilities().uidl && c.capabilities().user);
+    assert!(!c.capabilities().stls, "no STLS under TLS");
     c.login(READER, &d.password).expect("login over TLS");
     assert_eq!(c.session().state(), Pop3State::Transaction);
     let all = dovecot().inbox_messages(READER);
@@ -228,10 +232,19 @@ fn async_imaps_and_pop3s_fetch() {
         let mut b = Bufs::new();
         let (rx, tx, tb) = b.split();
         let t = AsyncTcp(tcp(d.imaps_addr()));
-        let mut c =
-            tls::asynch::imap_connect(t, TlsMode::Implicit, &pinned(), tb, OsRng::new(), rx, tx)
-                .await
-                .expect("async IMAPS");
+        let mut c = tls::asynch::imap_connect(
+            t,
+            tls::Connect {
+                mode: TlsMode::Implicit,
+                settings: &pinned(),
+                tls: tb,
+                rx,
+                tx,
+            },
+            OsRng::new(),
+        )
+        .await
+        .expect("async IMAPS");
         c.login(READER, &d.password).await.unwrap();
         c.examine("INBOX").await.unwrap();
         for m in &msgs {
@@ -246,10 +259,19 @@ fn async_imaps_and_pop3s_fetch() {
         let mut b = Bufs::new();
         let (rx, tx, tb) = b.split();
         let t = AsyncTcp(tcp(d.pop3s_addr()));
-        let mut c =
-            tls::asynch::pop3_connect(t, TlsMode::Implicit, &pinned(), tb, OsRng::new(), rx, tx)
-                .await
-                .expect("async POP3S");
+        let mut c = tls::asynch::pop3_connect(
+            t,
+            tls::Connect {
+                mode: TlsMode::Implicit,
+                settings: &pinned(),
+                tls: tb,
+                rx,
+                tx,
+            },
+            OsRng::new(),
+        )
+        .await
+        .expect("async POP3S");
         c.login(READER, &d.password).await.unwrap();
         for (i, m) in all.iter().enumerate() {
             if m.bytes_crlf.len() > FETCH_LIMIT {
@@ -273,17 +295,19 @@ fn imap_starttls_upgrade_then_login() {
     let stream = FromStd::new(tcp(d.imap_addr()));
     let mut c = tls::imap_connect(
         stream,
-        TlsMode::StartTls,
-        &pinned(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::StartTls,
+            settings: &pinned(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("STARTTLS");
     // Read again under TLS: known, and no longer offering STARTTLS.
-    assert!(c.caps().known && c.caps().imap4rev1);
-    assert!(!c.caps().starttls);
+    assert!(c.capabilities().known && c.capabilities().imap4rev1);
+    assert!(!c.capabilities().starttls);
     assert_eq!(c.session().state(), ImapState::NotAuthenticated);
     c.login(READER, &d.password).unwrap();
     let st = c.examine("INBOX").unwrap();
@@ -302,7 +326,7 @@ fn imap_upgrade_of_an_existing_client_async() {
         let mut c = tls::asynch::imap_upgrade(c, &pinned(), tb, OsRng::new())
             .await
             .expect("async STARTTLS");
-        assert!(c.caps().known && !c.caps().starttls);
+        assert!(c.capabilities().known && !c.capabilities().starttls);
         c.login(READER, &d.password).await.unwrap();
         c.logout().await.unwrap();
     });
@@ -316,15 +340,20 @@ fn pop3_stls_upgrade_then_login() {
     let stream = FromStd::new(tcp(d.pop3_addr()));
     let mut c = tls::pop3_connect(
         stream,
-        TlsMode::StartTls,
-        &pinned(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::StartTls,
+            settings: &pinned(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("STLS");
-    assert!(c.caps().uidl && !c.caps().stls, "CAPA read again under TLS");
+    assert!(
+        c.capabilities().uidl && !c.capabilities().stls,
+        "CAPA read again under TLS"
+    );
     c.login(READER, &d.password).unwrap();
     let stat = c.stat().unwrap();
     assert_eq!(stat.count as usize, dovecot().inbox_messages(READER).len());
@@ -341,11 +370,11 @@ fn pop3_stls_upgrade_of_an_existing_client_async() {
             embedded_mail::pop3::asynch::Client::connect(AsyncTcp(tcp(d.pop3_addr())), rx, tx)
                 .await
                 .unwrap();
-        assert!(c.capabilities().await.unwrap().stls);
+        assert!(c.capa().await.unwrap().stls);
         let mut c = tls::asynch::pop3_upgrade(c, &pinned(), tb, OsRng::new())
             .await
             .expect("async STLS");
-        assert!(!c.caps().stls);
+        assert!(!c.capabilities().stls);
         c.login(READER, &d.password).await.unwrap();
         c.stat().await.unwrap();
         c.quit().await.unwrap();
@@ -374,12 +403,14 @@ fn wrong_pinned_ca_fails() {
         let (rx, tx, tb) = b.split();
         let r = tls::imap_connect(
             FromStd::new(tcp(addr)),
-            mode,
-            &wrong,
-            tb,
+            tls::Connect {
+                mode,
+                settings: &wrong,
+                tls: tb,
+                rx,
+                tx,
+            },
             OsRng::new(),
-            rx,
-            tx,
         );
         assert_cert_refused(r, what);
     }
@@ -391,12 +422,14 @@ fn wrong_pinned_ca_fails() {
         let (rx, tx, tb) = b.split();
         let r = block_on(tls::asynch::pop3_connect(
             AsyncTcp(tcp(addr)),
-            mode,
-            &wrong,
-            tb,
+            tls::Connect {
+                mode,
+                settings: &wrong,
+                tls: tb,
+                rx,
+                tx,
+            },
             OsRng::new(),
-            rx,
-            tx,
         ));
         assert_cert_refused(r, what);
     }
@@ -411,24 +444,28 @@ fn wrong_host_name_fails() {
         let (rx, tx, tb) = b.split();
         let r = tls::pop3_connect(
             FromStd::new(tcp(d.pop3s_addr())),
-            TlsMode::Implicit,
-            &settings,
-            tb,
+            tls::Connect {
+                mode: TlsMode::Implicit,
+                settings: &settings,
+                tls: tb,
+                rx,
+                tx,
+            },
             OsRng::new(),
-            rx,
-            tx,
         );
         assert_cert_refused(r, name);
         let mut b = Bufs::new();
         let (rx, tx, tb) = b.split();
         let r = block_on(tls::asynch::imap_connect(
             AsyncTcp(tcp(d.imaps_addr())),
-            TlsMode::Implicit,
-            &settings,
-            tb,
+            tls::Connect {
+                mode: TlsMode::Implicit,
+                settings: &settings,
+                tls: tb,
+                rx,
+                tx,
+            },
             OsRng::new(),
-            rx,
-            tx,
         ));
         assert_cert_refused(r, name);
     }
@@ -444,12 +481,14 @@ fn insecure_skip_verification_accepts_what_verification_refuses() {
     let (rx, tx, tb) = b.split();
     let c = tls::imap_connect(
         FromStd::new(tcp(d.imaps_addr())),
-        TlsMode::Implicit,
-        &insecure,
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &insecure,
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("insecure handshake");
     c.logout().unwrap();
@@ -478,24 +517,28 @@ fn clock_past_not_after_fails() {
     let (rx, tx, tb) = b.split();
     let r = tls::imap_connect(
         FromStd::new(tcp(d.imaps_addr())),
-        TlsMode::Implicit,
-        &pinned().with_clock::<Year2200>(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &pinned().with_clock::<Year2200>(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     );
     assert_cert_refused(r, "expired");
     let mut b = Bufs::new();
     let (rx, tx, tb) = b.split();
     let c = tls::imap_connect(
         FromStd::new(tcp(d.imaps_addr())),
-        TlsMode::Implicit,
-        &pinned().with_clock::<Now>(),
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &pinned().with_clock::<Now>(),
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("valid now");
     c.logout().unwrap();
@@ -520,12 +563,14 @@ fn imaps_poll_over_a_verified_rsa_chain_stores_every_message_byte_exact() {
     let stream = FromStd::new(tcp(d.imaps_addr()));
     let mut c = tls::imap_connect(
         stream,
-        TlsMode::Implicit,
-        &settings,
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &settings,
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     )
     .expect("IMAPS connect over an RSA chain");
     c.login(READER, &d.password).expect("login over TLS");
@@ -563,12 +608,14 @@ fn rsa_chain_is_refused_when_the_ec_root_is_pinned() {
     let stream = FromStd::new(tcp(d.imaps_addr()));
     let r = tls::imap_connect(
         stream,
-        TlsMode::Implicit,
-        &settings,
-        tb,
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &settings,
+            tls: tb,
+            rx,
+            tx,
+        },
         OsRng::new(),
-        rx,
-        tx,
     );
     assert!(
         matches!(

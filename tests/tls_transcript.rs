@@ -54,7 +54,17 @@ fn with_bufs<R>(f: impl FnOnce(&mut [u8], &mut [u8], TlsBuffers<'_>) -> R) -> R 
 
 fn pop3_blocking(s: &mut Script) -> Error<TlsError> {
     with_bufs(|rx, tx, tls| {
-        match tls::pop3_connect(s, TlsMode::StartTls, &settings(), tls, TestRng(1), rx, tx) {
+        match tls::pop3_connect(
+            s,
+            tls::Connect {
+                mode: TlsMode::StartTls,
+                settings: &settings(),
+                tls,
+                rx,
+                tx,
+            },
+            TestRng(1),
+        ) {
             Ok(_) => panic!("TLS helper succeeded against a script"),
             Err(e) => e,
         }
@@ -65,12 +75,14 @@ fn pop3_async(s: &mut Script) -> Error<TlsError> {
     with_bufs(|rx, tx, tls| {
         let r = block_on(tls::asynch::pop3_connect(
             s,
-            TlsMode::StartTls,
-            &settings(),
-            tls,
+            tls::Connect {
+                mode: TlsMode::StartTls,
+                settings: &settings(),
+                tls,
+                rx,
+                tx,
+            },
             TestRng(1),
-            rx,
-            tx,
         ));
         match r {
             Ok(_) => panic!("TLS helper succeeded against a script"),
@@ -81,7 +93,17 @@ fn pop3_async(s: &mut Script) -> Error<TlsError> {
 
 fn imap_blocking(s: &mut Script) -> Error<TlsError> {
     with_bufs(|rx, tx, tls| {
-        match tls::imap_connect(s, TlsMode::StartTls, &settings(), tls, TestRng(1), rx, tx) {
+        match tls::imap_connect(
+            s,
+            tls::Connect {
+                mode: TlsMode::StartTls,
+                settings: &settings(),
+                tls,
+                rx,
+                tx,
+            },
+            TestRng(1),
+        ) {
             Ok(_) => panic!("TLS helper succeeded against a script"),
             Err(e) => e,
         }
@@ -92,12 +114,14 @@ fn imap_async(s: &mut Script) -> Error<TlsError> {
     with_bufs(|rx, tx, tls| {
         let r = block_on(tls::asynch::imap_connect(
             s,
-            TlsMode::StartTls,
-            &settings(),
-            tls,
+            tls::Connect {
+                mode: TlsMode::StartTls,
+                settings: &settings(),
+                tls,
+                rx,
+                tx,
+            },
             TestRng(1),
-            rx,
-            tx,
         ));
         match r {
             Ok(_) => panic!("TLS helper succeeded against a script"),
@@ -306,7 +330,7 @@ fn pop3_upgrade_after_login_is_refused() {
     let mut s = Script::new(transcript(&pairs), usize::MAX, 0);
     with_bufs(|rx, tx, tls| {
         let mut c = embedded_mail::pop3::Client::connect(&mut s, rx, tx).unwrap();
-        c.capabilities().unwrap();
+        c.capa().unwrap();
         c.login("u", "p").unwrap();
         match tls::pop3_upgrade(c, &settings(), tls, TestRng(1)) {
             Err(Error::WrongState { .. }) => {}

@@ -627,7 +627,7 @@ fn pop3_watch_polls_at_an_interval() {
             let (mut rx, mut tx) = ([0u8; 4096], [0u8; 512]);
             let tcp = TcpStream::connect(d.pop3_addr()).unwrap();
             let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)?;
-            c.capabilities()?;
+            c.capa()?;
             c.login(user, &d.password)?;
             let mut state: SyncState<64> = SyncState::new();
             let (s, _) =
@@ -675,12 +675,14 @@ fn watch_over_imaps_renews_and_stores_pushed_mail() {
     tcp.set_read_timeout(Some(TICK)).unwrap();
     let mut c = tls::imap_connect(
         Timeouts(tcp),
-        TlsMode::Implicit,
-        &TlsSettings::pinned_ca("localhost", &ca),
-        TlsBuffers::new(&mut rd, &mut wr),
+        tls::Connect {
+            mode: TlsMode::Implicit,
+            settings: &TlsSettings::pinned_ca("localhost", &ca),
+            tls: TlsBuffers::new(&mut rd, &mut wr),
+            rx: &mut rx,
+            tx: &mut tx,
+        },
         common::OsRng::new(),
-        &mut rx,
-        &mut tx,
     )
     .unwrap();
     c.login(user, &d.password).unwrap();

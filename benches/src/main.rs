@@ -162,7 +162,7 @@ fn ours_imap(e: &Env, user: &str, n: u32, bulk: bool) -> u64 {
             body: Some(BodyRequest::peek(Section::Full)),
             ..FetchItems::default()
         };
-        c.fetch(SequenceSet::All, true, items, |ev| {
+        c.uid_fetch(SequenceSet::All, items, |ev| {
             if let GenericEvent::BodyChunk(b) = ev {
                 sink.0 += b.len() as u64;
             }
@@ -1014,7 +1014,7 @@ fn poll_pop3_via(port: u16, e: &Env, user: &str, policy: &Policy<'_>) -> u64 {
     let mut state: Box<SyncState<LINK_SEEN>> = Box::new(SyncState::new());
     let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
     let mut c = pop3::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login(user, &e.password).unwrap();
     let (s, _) = poll::pop3(c, &mut store, &mut *state, policy, |_| {}).unwrap();
     s.bytes
@@ -1157,7 +1157,7 @@ fn trace(e: &Env) {
     let (mut rx, mut tx) = ([0u8; RX], [0u8; 256]);
     let mut c = pop3::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
     let greeted = Instant::now();
-    c.capabilities().unwrap();
+    c.capa().unwrap();
     c.login("t30", &e.password).unwrap();
     let logged_in = Instant::now();
     let (mut first_stored, mut last_stored, mut first_deleted, mut last_deleted) = (None, None, None, None);

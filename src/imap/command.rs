@@ -123,6 +123,16 @@ pub enum StoreOp {
     Replace,
 }
 
+/// Whether the server answers a STORE with the messages' new flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StoreReply {
+    /// `FLAGS`: the server sends a FETCH with each message's new flags.
+    NewFlags,
+    /// `FLAGS.SILENT`: no FETCH answers for the changed flags.
+    Silent,
+}
+
 /// What an ESEARCH (RFC 4731) answer should hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::imap::{
     Append, BodyRequest, Capabilities, Code, Command, Completion, Event, FetchItems, GenericEvent,
     Greeting, ListItem, MailboxState, Parts, Pending, QuotaInfo, RawEvent, SearchReturn,
-    SearchSummary, SequenceSet, Session, StatusItems, StatusValues, StoreOp,
+    SearchSummary, SequenceSet, Session, StatusItems, StatusValues, StoreOp, StoreReply,
 };
 use crate::link::asynch::{flush_sink, write_sink, Link};
 use crate::sasl::{Credentials, Mechanism, SaslClient};
@@ -98,7 +98,7 @@ where
     }
 
     /// What the server advertised, as last seen.
-    pub fn caps(&self) -> &Capabilities {
+    pub fn capabilities(&self) -> &Capabilities {
         self.session.capabilities()
     }
 
@@ -361,9 +361,26 @@ where
         self.simple(&Command::UidExpunge(set)).await
     }
 
-    /// `[UID] SEARCH criteria`: `each` gets every hit as it arrives
-    /// (the answer is never held whole).
+    /// `SEARCH criteria`: `each` gets every matching message sequence
+    /// number as it arrives (the answer is never held whole).
     pub async fn search(
+        &mut self,
+        criteria: &str,
+        each: impl FnMut(u32),
+    ) -> Result<SearchSummary, Error<T::Error>> {
+        self.search_as(false, criteria, each).await
+    }
+
+    /// `UID SEARCH criteria`: like [`Self::search`], with UIDs.
+    pub async fn uid_search(
+        &mut self,
+        criteria: &str,
+        each: impl FnMut(u32),
+    ) -> Result<SearchSummary, Error<T::Error>> {
+        self.search_as(true, criteria, each).await
+    }
+
+    async fn search_as(
         &mut self,
         uid: bool,
         criteria: &str,
@@ -387,9 +404,29 @@ where
         Ok(s)
     }
 
-    /// `[UID] SEARCH RETURN (...) criteria` (ESEARCH): MIN, MAX,
+    /// `SEARCH RETURN (...) criteria` (ESEARCH, RFC 4731): MIN, MAX,
     /// COUNT in the summary; ALL as ranges `(low, high)` to `each`.
     pub async fn esearch(
+        &mut self,
+        criteria: &str,
+        ret: SearchReturn,
+        each: impl FnMut(u32, u32),
+    ) -> Result<SearchSummary, Error<T::Error>> {
+        self.esearch_as(false, criteria, ret, each).await
+    }
+
+    /// `UID SEARCH RETURN (...) criteria`: like [`Self::esearch`], with
+    /// UIDs.
+    pub async fn uid_esearch(
+        &mut self,
+        criteria: &str,
+        ret: SearchReturn,
+        each: impl FnMut(u32, u32),
+    ) -> Result<SearchSummary, Error<T::Error>> {
+        self.esearch_as(true, criteria, ret, each).await
+    }
+
+    async fn esearch_as(
         &mut self,
         uid: bool,
         criteria: &str,
@@ -433,15 +470,29 @@ where
         Ok(s)
     }
 
-    /// `[UID] FETCH set items`: `each` gets every event (FetchStart,
-    /// Uid, Flags, BodyStart, BodyChunk, ..., FetchEnd).
+    /// `FETCH set items` by message sequence numbers: `each` gets every
+    /// event (FetchStart, Uid, Flags, BodyStart, BodyChunk, ...,
+    /// FetchEnd).
     pub async fn fetch(
         &mut self,
         set: SequenceSet<'_>,
-        uid: bool,
         items: FetchItems<'_>,
         each: impl FnMut(Event<'_>),
     ) -> Result<(), Error<T::Error>> {
+        let uid = false;
+        self.run(&Command::Fetch { set, uid, items }, each)
+            .await
+            .map(|_| ())
+    }
+
+    /// `UID FETCH set items`: like [`Self::fetch`], with UIDs.
+    pub async fn uid_fetch(
+        &mut self,
+        set: SequenceSet<'_>,
+        items: FetchItems<'_>,
+        each: impl FnMut(Event<'_>),
+    ) -> Result<(), Error<T::Error>> {
+        let uid = true;
         self.run(&Command::Fetch { set, uid, items }, each)
             .await
             .map(|_| ())
@@ -516,17 +567,43 @@ where
         }
     }
 
-    /// `[UID] STORE set [+-]FLAGS[.SILENT] (flags)`: `each` sees
-    /// the FETCH answers with the new flags (none when silent).
+    /// `STORE set [+-]FLAGS[.SILENT] (flags)` by message sequence
+    /// numbers: `each` sees the FETCH answers with the new flags (none
+    /// with [`StoreReply::Silent`]).
     pub async fn store(
         &mut self,
         set: SequenceSet<'_>,
-        uid: bool,
         op: StoreOp,
-        silent: bool,
         flags: &[&str],
+        reply: StoreReply,
         each: impl FnMut(Event<'_>),
     ) -> Result<(), Error<T::Error>> {
+        self.store_as(false, set, op, flags, reply, each).await
+    }
+
+    /// `UID STORE set [+-]FLAGS[.SILENT] (flags)`: like [`Self::store`],
+    /// with UIDs.
+    pub async fn uid_store(
+        &mut self,
+        set: SequenceSet<'_>,
+        op: StoreOp,
+        flags: &[&str],
+        reply: StoreReply,
+        each: impl FnMut(Event<'_>),
+    ) -> Result<(), Error<T::Error>> {
+        self.store_as(true, set, op, flags, reply, each).await
+    }
+
+    async fn store_as(
+        &mut self,
+        uid: bool,
+        set: SequenceSet<'_>,
+        op: StoreOp,
+        flags: &[&str],
+        reply: StoreReply,
+        each: impl FnMut(Event<'_>),
+    ) -> Result<(), Error<T::Error>> {
+        let silent = reply == StoreReply::Silent;
         self.run(
             &Command::Store {
                 set,
@@ -541,13 +618,23 @@ where
         .map(|_| ())
     }
 
-    /// `[UID] COPY set mailbox`.
+    /// `COPY set mailbox` by message sequence numbers.
     pub async fn copy(
         &mut self,
         set: SequenceSet<'_>,
-        uid: bool,
         mailbox: &str,
     ) -> Result<Completion, Error<T::Error>> {
+        let uid = false;
+        self.run(&Command::Copy { set, uid, mailbox }, |_| {}).await
+    }
+
+    /// `UID COPY set mailbox`.
+    pub async fn uid_copy(
+        &mut self,
+        set: SequenceSet<'_>,
+        mailbox: &str,
+    ) -> Result<Completion, Error<T::Error>> {
+        let uid = true;
         self.run(&Command::Copy { set, uid, mailbox }, |_| {}).await
     }
 
@@ -575,9 +662,15 @@ where
         if !caps.uidplus {
             return Err(Error::NotSupported("MOVE or UIDPLUS"));
         }
-        let done = self.copy(uids, true, mailbox).await?;
-        self.store(uids, true, StoreOp::Add, true, &["\\Deleted"], |_| {})
-            .await?;
+        let done = self.uid_copy(uids, mailbox).await?;
+        self.uid_store(
+            uids,
+            StoreOp::Add,
+            &["\\Deleted"],
+            StoreReply::Silent,
+            |_| {},
+        )
+        .await?;
         self.uid_expunge(uids).await?;
         Ok(done)
     }

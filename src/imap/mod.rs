@@ -55,6 +55,7 @@ pub use blocking::Client;
 pub mod asynch;
 pub use command::{
     Append, BodyRequest, Command, FetchItems, SearchReturn, Section, StatusItems, StoreOp,
+    StoreReply,
 };
 pub use envelope::{Address, AddressList, Envelope};
 pub use event::{

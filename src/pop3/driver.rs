@@ -87,8 +87,8 @@ where
         &mut self.link.transport
     }
 
-    /// What the last CAPA reported (see [`Self::capabilities`]).
-    pub fn caps(&self) -> &Capabilities {
+    /// What the last CAPA reported (see [`Self::capa`]).
+    pub fn capabilities(&self) -> &Capabilities {
         self.session.capabilities()
     }
 
@@ -103,7 +103,7 @@ where
     /// `CAPA`: asks for and records the server's capabilities. A
     /// server without CAPA (`-ERR`) leaves them empty; that is not
     /// an error.
-    pub async fn capabilities(&mut self) -> Result<Capabilities, Error<T::Error>> {
+    pub async fn capa(&mut self) -> Result<Capabilities, Error<T::Error>> {
         self.send(&Command::Capa).await?;
         loop {
             match self.next_event().await? {

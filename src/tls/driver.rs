@@ -15,8 +15,8 @@ use crate::tls::conn::asynch::TlsConnection;
 
 use crate::error::Error;
 use crate::tls::{
-    handshake_outcome, late_upgrade, plain_error, tls_config, CipherSuite, CryptoRngCore, Provider,
-    TlsBuffers, TlsClock, TlsError, TlsMode, TlsSettings,
+    handshake_outcome, late_upgrade, plain_error, tls_config, CipherSuite, Connect, CryptoRngCore,
+    Provider, TlsBuffers, TlsClock, TlsError, TlsMode, TlsSettings,
 };
 
 /// A TLS 1.3 connection over the transport `T`: an `embedded_io`
@@ -69,40 +69,42 @@ where
 /// plain text, then [`pop3_upgrade`] runs; nothing else is sent
 /// before the handshake. Log in on the returned client.
 #[cfg(feature = "pop3")]
-#[allow(clippy::too_many_arguments)]
 pub async fn pop3_connect<'b, 't, T, R, Clock>(
     transport: T,
-    mode: TlsMode,
-    settings: &TlsSettings<'_, Clock>,
-    tls: TlsBuffers<'t>,
+    connect: Connect<'_, 'b, 't, Clock>,
     rng: R,
-    rx: &'b mut [u8],
-    tx: &'b mut [u8],
 ) -> Result<Pop3Client<'b, 't, T>, Error<TlsError>>
 where
     T: Read + Write + 't,
     R: CryptoRngCore,
     Clock: TlsClock,
 {
+    let Connect {
+        mode,
+        settings,
+        tls,
+        rx,
+        tx,
+    } = connect;
     match mode {
         TlsMode::Implicit => {
             let stream = handshake(transport, tls, settings, rng).await?;
             let mut client = Pop3Plain::connect(stream, rx, tx).await?;
-            client.capabilities().await?;
+            client.capa().await?;
             Ok(client)
         }
         TlsMode::StartTls => {
             let mut client = Pop3Plain::connect(transport, rx, tx)
                 .await
                 .map_err(plain_error)?;
-            client.capabilities().await.map_err(plain_error)?;
+            client.capa().await.map_err(plain_error)?;
             pop3_upgrade(client, settings, tls, rng).await
         }
     }
 }
 
 /// Upgrades a plain POP3 session with `STLS` (RFC 2595): call after
-/// the greeting and `capabilities()` (CAPA), before logging in.
+/// the greeting and `capa()` (CAPA), before logging in.
 /// Sends `STLS`, checks that nothing followed the `+OK`, runs the
 /// handshake, resumes the session on the TLS stream and reads the
 /// capabilities again (the plain-text ones are forgotten).
@@ -134,7 +136,7 @@ where
         rx: parts.rx,
         tx: parts.tx,
     });
-    client.capabilities().await?;
+    client.capa().await?;
     Ok(client)
 }
 
@@ -147,21 +149,23 @@ where
 /// greeting under implicit TLS it is logged in already: see
 /// `client.session().state()`).
 #[cfg(feature = "imap")]
-#[allow(clippy::too_many_arguments)]
 pub async fn imap_connect<'b, 't, T, R, Clock>(
     transport: T,
-    mode: TlsMode,
-    settings: &TlsSettings<'_, Clock>,
-    tls: TlsBuffers<'t>,
+    connect: Connect<'_, 'b, 't, Clock>,
     rng: R,
-    rx: &'b mut [u8],
-    tx: &'b mut [u8],
 ) -> Result<ImapClient<'b, 't, T>, Error<TlsError>>
 where
     T: Read + Write + 't,
     R: CryptoRngCore,
     Clock: TlsClock,
 {
+    let Connect {
+        mode,
+        settings,
+        tls,
+        rx,
+        tx,
+    } = connect;
     match mode {
         TlsMode::Implicit => {
             let stream = handshake(transport, tls, settings, rng).await?;

@@ -191,6 +191,23 @@ impl<'t> TlsBuffers<'t> {
     }
 }
 
+/// What [`pop3_connect`] and [`imap_connect`] (and their async twins in
+/// [`asynch`]) need besides the transport and the random generator, by
+/// name rather than by position.
+#[derive(Debug)]
+pub struct Connect<'a, 'b, 't, Clock = NoClock> {
+    /// Implicit TLS (ports 995 / 993) or an upgrade with STLS / STARTTLS.
+    pub mode: TlsMode,
+    /// Whom to trust and which server name to expect.
+    pub settings: &'a TlsSettings<'a, Clock>,
+    /// The TLS record buffers.
+    pub tls: TlsBuffers<'t>,
+    /// The client's receive buffer (see [`crate::pop3::Client::new`]).
+    pub rx: &'b mut [u8],
+    /// The client's command buffer.
+    pub tx: &'b mut [u8],
+}
+
 /// The roots the server's chain must lead to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Trust<'a> {

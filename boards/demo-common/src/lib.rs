@@ -350,7 +350,7 @@ where
     let result = match PROTOCOL {
         Protocol::Pop3 => {
             let mut client =
-                match tls::asynch::pop3_connect(&mut socket, TLS_MODE, &settings, tls_buffers, &mut *rng, rx, tx).await {
+                match tls::asynch::pop3_connect(&mut socket, tls::Connect { mode: TLS_MODE, settings: &settings, tls: tls_buffers, rx, tx }, &mut *rng).await {
                     Ok(c) => c,
                     Err(e) => {
                         warn!("pop3: connect/TLS failed: {}", e);
@@ -375,7 +375,7 @@ where
         }
         Protocol::Imap => {
             let mut client =
-                match tls::asynch::imap_connect(&mut socket, TLS_MODE, &settings, tls_buffers, &mut *rng, rx, tx).await {
+                match tls::asynch::imap_connect(&mut socket, tls::Connect { mode: TLS_MODE, settings: &settings, tls: tls_buffers, rx, tx }, &mut *rng).await {
                     Ok(c) => c,
                     Err(e) => {
                         warn!("imap: connect/TLS failed: {}", e);

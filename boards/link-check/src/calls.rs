@@ -89,7 +89,7 @@ macro_rules! pop3_calls {
             let Some(mut c) = r.note("connect", Client::connect(Dummy::new(script::MAIN), rx, tx)$($await)*) else {
                 return;
             };
-            if let Some(caps) = r.note("capabilities", c.capabilities()$($await)*) {
+            if let Some(caps) = r.note("capabilities", c.capa()$($await)*) {
                 r.mix(u64::from(caps.stls) | u64::from(caps.pipelining) << 1);
             }
             // STLS: the caller would wrap `parts.transport` in TLS here.
@@ -98,7 +98,7 @@ macro_rules! pop3_calls {
             };
             let Parts { transport, session, rx, tx } = parts;
             let mut c = Client::resume(Parts { transport: black_box(transport), session, rx, tx });
-            if let Some(caps) = r.note("capabilities (TLS)", c.capabilities()$($await)*) {
+            if let Some(caps) = r.note("capabilities (TLS)", c.capa()$($await)*) {
                 r.mix(u64::from(caps.utf8) | u64::from(caps.login_delay.unwrap_or(0)) << 1);
             }
             r.note("enable_utf8", c.enable_utf8()$($await)*);
@@ -130,7 +130,7 @@ macro_rules! pop3_calls {
             r.note("delete_many", c.delete_many(black_box(&[1, 2]))$($await)*);
             r.note("rset", c.rset()$($await)*);
             r.note("noop", c.noop()$($await)*);
-            r.mix(u64::from(c.session().in_flight() as u32) ^ u64::from(c.caps().top));
+            r.mix(u64::from(c.session().in_flight() as u32) ^ u64::from(c.capabilities().top));
             if let Some(t) = r.note("quit", c.quit()$($await)*) {
                 r.mix(u64::from(t.written) ^ u64::from(t.flushes));
                 r.leftover += u32::from(!t.exhausted());
@@ -156,7 +156,7 @@ macro_rules! pop3_calls {
             let Some(mut c) = r.note("connect", Client::connect(Dummy::new(script::AUTH), rx, tx)$($await)*) else {
                 return;
             };
-            r.note("capabilities", c.capabilities()$($await)*);
+            r.note("capabilities", c.capa()$($await)*);
             let creds = Credentials { user: black_box(USER), secret: black_box(SECRET) };
             for mechanism in black_box([Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5, Mechanism::XOAuth2]) {
                 match c.authenticate(mechanism, creds)$($await)* {

@@ -105,7 +105,7 @@ macro_rules! imap_calls {
             r.note("imap id", c.id(Some(black_box(&id[..])))$($await)*);
             let mut events = 0u64;
             r.note("imap namespace", c.namespace(|_| events += 1)$($await)*);
-            let utf8 = c.caps().utf8_enabled;
+            let utf8 = c.capabilities().utf8_enabled;
             let mut names = 0u64;
             r.note("imap list", c.list("", black_box("*"), |item| {
                 let mut out = [0u8; 64];
@@ -130,16 +130,16 @@ macro_rules! imap_calls {
                 r.mix(u64::from(m.uid_validity.unwrap_or(0)) ^ u64::from(m.permanent_flags.bits()));
             }
             let mut hits = 0u64;
-            if let Some(s) = r.note("imap search", c.search(true, black_box("UNSEEN"), |n| hits ^= u64::from(n))$($await)*) {
+            if let Some(s) = r.note("imap search", c.uid_search(black_box("UNSEEN"), |n| hits ^= u64::from(n))$($await)*) {
                 r.mix(u64::from(s.hits) ^ hits);
             }
             let ret = SearchReturn { min: true, max: true, count: true, all: true };
-            if let Some(s) = r.note("imap esearch", c.esearch(true, black_box("ALL"), ret, |lo, hi| hits ^= u64::from(lo) << 8 ^ u64::from(hi))$($await)*) {
+            if let Some(s) = r.note("imap esearch", c.uid_esearch(black_box("ALL"), ret, |lo, hi| hits ^= u64::from(lo) << 8 ^ u64::from(hi))$($await)*) {
                 r.mix(u64::from(s.count.unwrap_or(0)) ^ u64::from(s.min.unwrap_or(0)) ^ hits);
             }
             let items = FetchItems { uid: true, flags: true, internal_date: true, size: true, envelope: true, ..FetchItems::default() };
             let mut fetched = 0u64;
-            r.note("imap fetch", c.fetch(SequenceSet::Range(SeqRange::range(6, 8)), true, items, |e| match e {
+            r.note("imap fetch", c.uid_fetch(SequenceSet::Range(SeqRange::range(6, 8)), items, |e| match e {
                 GenericEvent::FetchItem { value, .. } => {
                     if let Ok(env) = Envelope::parse(value) {
                         fetched ^= env.subject.map_or(0, |s| s.raw.len() as u64);
@@ -155,8 +155,8 @@ macro_rules! imap_calls {
                 r.body_bytes += n;
             }
             r.mix(u64::from(sink.hash));
-            r.note("imap store", c.store(SequenceSet::One(black_box(7)), true, StoreOp::Add, false, &["\\Flagged"], |_| events += 1)$($await)*);
-            if let Some(done) = r.note("imap copy", c.copy(SequenceSet::One(black_box(7)), true, black_box("Archive"))$($await)*) {
+            r.note("imap store", c.uid_store(SequenceSet::One(black_box(7)), StoreOp::Add, &["\\Flagged"], embedded_mail::imap::StoreReply::NewFlags, |_| events += 1)$($await)*);
+            if let Some(done) = r.note("imap copy", c.uid_copy(SequenceSet::One(black_box(7)), black_box("Archive"))$($await)*) {
                 r.mix(u64::from(done.copy_validity.unwrap_or(0)));
             }
             if let Some(done) = r.note("imap move_uids", c.move_uids(SequenceSet::One(black_box(8)), black_box("Archive"))$($await)*) {

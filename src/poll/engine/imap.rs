@@ -125,7 +125,7 @@ async fn delete_runs<C: ImapIo>(
     after: AfterStore<'_>,
 ) -> Result<u32, Error<C::Error>> {
     use crate::imap::SequenceSet;
-    if let (AfterStore::MoveTo(folder), false) = (after, client.caps().move_) {
+    if let (AfterStore::MoveTo(folder), false) = (after, client.capabilities().move_) {
         // COPY + delete, each waited for (see `move_uids`).
         let (ranges, groups) = run_sets(runs, client.tx_capacity(), 32 + 2 * folder.len());
         for g in groups.iter() {
@@ -189,7 +189,7 @@ async fn submit_deletions<C: ImapIo>(
             silent: true,
             flags: &["\\Deleted"],
         };
-        let expunge = if client.caps().uidplus {
+        let expunge = if client.capabilities().uidplus {
             Command::UidExpunge(set)
         } else {
             Command::Expunge
@@ -533,8 +533,8 @@ async fn stream_new<C: ImapIo, S: StoreIo, const N: usize>(
     // before the next command: UIDPLUS, or MOVE), and their tags.
     let mut flushed = Flushed::default();
     let can_flush = match policy.after_store {
-        AfterStore::MoveTo(_) => client.caps().move_,
-        _ => client.caps().uidplus,
+        AfterStore::MoveTo(_) => client.capabilities().move_,
+        _ => client.capabilities().uidplus,
     };
     let mut cur = Partial::default();
     let (mut in_header, mut open, mut written, mut body_seen) = (false, false, 0u64, false);
@@ -729,7 +729,7 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         .map(|(name, version)| [("name", name), ("version", version)]);
     let identity = id_fields
         .as_ref()
-        .filter(|_| client.caps().id)
+        .filter(|_| client.capabilities().id)
         .map(|f| f.as_slice());
     let (ms, early) = open_mailbox(client, (mailbox, read_only), identity, stream_from).await?;
     let Some(validity) = ms.uid_validity else {
@@ -937,7 +937,7 @@ async fn delete_due<C: ImapIo, S: StoreIo, const N: usize>(
     use crate::imap::{SeqRange, SequenceSet};
     let policy = plan.policy;
     let quota_over = match policy.quota_guard {
-        Some(limit) if client.caps().quota => {
+        Some(limit) if client.capabilities().quota => {
             let q = client.get_quota_root(mailbox).await?;
             q.values
                 .storage

@@ -96,7 +96,7 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
 pub(crate) trait Pop3Io {
     /// The transport's error.
     type Error;
-    fn caps(&self) -> &crate::pop3::Capabilities;
+    fn capabilities(&self) -> &crate::pop3::Capabilities;
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
     async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
@@ -155,7 +155,7 @@ impl<K: crate::poll::asynch::watch::Timer> TimerIo for AsyncTimer<'_, K> {
 pub(crate) trait ImapIo {
     /// The transport's error.
     type Error: embedded_io::Error;
-    fn caps(&self) -> &crate::imap::Capabilities;
+    fn capabilities(&self) -> &crate::imap::Capabilities;
     fn tx_capacity(&self) -> usize;
     /// The selected mailbox's state, as the session tracked it.
     fn mailbox(&self) -> crate::imap::MailboxState;
@@ -199,8 +199,8 @@ macro_rules! pop3_io {
     ($client:ty, $read:path, $write:path, $($await:tt)*) => {
         impl<T: $read + $write> Pop3Io for $client {
             type Error = T::Error;
-            fn caps(&self) -> &crate::pop3::Capabilities {
-                <$client>::caps(self)
+            fn capabilities(&self) -> &crate::pop3::Capabilities {
+                <$client>::capabilities(self)
             }
             async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<T::Error>> {
                 <$client>::stat(self)$($await)*
@@ -252,8 +252,8 @@ macro_rules! imap_io {
     ($client:ty, $read:path, $write:path, $($await:tt)*) => {
         impl<T: $read + $write> ImapIo for $client {
             type Error = T::Error;
-            fn caps(&self) -> &crate::imap::Capabilities {
-                <$client>::caps(self)
+            fn capabilities(&self) -> &crate::imap::Capabilities {
+                <$client>::capabilities(self)
             }
             fn tx_capacity(&self) -> usize {
                 <$client>::tx_capacity(self)
@@ -267,7 +267,7 @@ macro_rules! imap_io {
                 items: crate::imap::FetchItems<'_>,
                 each: impl FnMut(crate::imap::Event<'_>),
             ) -> Result<(), Error<T::Error>> {
-                <$client>::fetch(self, set, true, items, each)$($await)*
+                <$client>::uid_fetch(self, set, items, each)$($await)*
             }
             async fn submit_all(
                 &mut self,
@@ -289,7 +289,7 @@ macro_rules! imap_io {
                 <$client>::get_quota_root(self, mailbox)$($await)*
             }
             fn idle_offered(&self) -> bool {
-                <$client>::caps(self).idle
+                <$client>::capabilities(self).idle
             }
             async fn idle_start(&mut self) -> Result<(), Error<T::Error>> {
                 <$client>::idle_start(self)$($await)*

@@ -185,12 +185,13 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
             lines: 0,
         },
     };
-    if client.caps().pipelining && client.submit_iter(todo.iter().map(request)).await? != todo.len()
+    if client.capabilities().pipelining
+        && client.submit_iter(todo.iter().map(request)).await? != todo.len()
     {
         return Err(PollError::Mail(Error::Broken));
     }
     for e in todo.iter() {
-        if !client.caps().pipelining {
+        if !client.capabilities().pipelining {
             client.submit_iter([request(e)]).await?;
         }
         let full = e.plan == Plan::Full;
@@ -376,8 +377,8 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
     // Without limits or caps, and when nothing known needs to be
     // skipped without fetching (delete mode, or a first poll), every
     // message streams in one window; otherwise passes of batches.
-    let streamable = client.caps().pipelining
-        && client.caps().uidl
+    let streamable = client.capabilities().pipelining
+        && client.capabilities().uidl
         && policy.max_size.is_none()
         && policy.max_messages.is_none()
         && policy.max_bytes.is_none()
