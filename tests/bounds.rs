@@ -3,10 +3,10 @@
 //! after a bounded number of bytes, both with errors that say so.
 #![cfg(feature = "async")]
 
-mod imap_script;
+mod script;
 
 use embedded_mail::{imap, pop3, Error};
-use imap_script::{Script, Turn};
+use script::{Script, Turn};
 
 fn greeting_only(server: &[u8]) -> Vec<Turn> {
     vec![Turn {

@@ -3,11 +3,11 @@
 //! after LOGOUT): every split of the server's bytes, client bytes exact.
 #![cfg(feature = "async")]
 
-mod imap_script;
+mod script;
 
 use embedded_mail::imap::{asynch, Client};
 use embedded_mail::{Error, RefusalKind};
-use imap_script::{block_on, Script, Turn};
+use script::{block_on, Script, Turn};
 
 const GREETING: &str = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
 
@@ -33,7 +33,7 @@ fn login_bytes(literal_plus: bool) -> Vec<u8> {
 /// Runs `f` over every split of the script's server bytes with reads of
 /// 1, 7 and 1000 bytes.
 fn every_split(script: impl Fn() -> Vec<Turn>, f: impl Fn(Script) -> Script) {
-    let total = Script::server_len(&script());
+    let total = script::server_len(&script());
     for split in 0..=total {
         for chunk in [1, 7, 1000] {
             let s = f(Script::new(script(), chunk, split));
@@ -236,7 +236,7 @@ fn a_tagged_bye_completes_logout() {
 /// A script whose server closes the connection once its bytes are read.
 struct Closing(Script);
 impl embedded_io::ErrorType for Closing {
-    type Error = imap_script::ScriptError;
+    type Error = script::ScriptError;
 }
 impl embedded_io::Read for Closing {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {

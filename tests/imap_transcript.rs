@@ -2,11 +2,11 @@
 //! client's bytes checked exactly.
 #![cfg(feature = "async")]
 
-mod imap_script;
+mod script;
 
 use embedded_mail::imap::{asynch, BodyRequest, Client, GenericEvent, Section, SequenceSet, State};
 use embedded_mail::{Credentials, Error, Mechanism, RefusalKind};
-use imap_script::{block_on, turns, Script, Sink, Turn};
+use script::{block_on, transcript, Script, Sink, Turn};
 
 const GREETING: &str =
     "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN IDLE UIDPLUS STARTTLS] ready\r\n";
@@ -45,7 +45,7 @@ fn fetch_script() -> (Vec<Turn>, Vec<u8>) {
 #[test]
 fn fetch_with_a_literal_split_everywhere() {
     let (t, body) = fetch_script();
-    let total = Script::server_len(&t);
+    let total = script::server_len(&t);
     for split in 0..=total {
         for chunk in [1, 3, 1000] {
             let (t, _) = fetch_script();
@@ -69,7 +69,7 @@ fn fetch_with_a_literal_split_everywhere() {
 #[test]
 fn async_fetch_with_a_literal_split_everywhere() {
     let (t, body) = fetch_script();
-    let total = Script::server_len(&t);
+    let total = script::server_len(&t);
     for split in 0..=total {
         let (t, _) = fetch_script();
         block_on(async {
@@ -93,7 +93,7 @@ fn authed(extra: &[(&str, &str)], caps: &str) -> Vec<Turn> {
     let login_ok = format!("A0001 OK [CAPABILITY IMAP4rev1 {caps}] in\r\n");
     let mut pairs: Vec<(&str, &str)> = vec![("", GREETING), ("A0001 LOGIN u p\r\n", &login_ok)];
     pairs.extend_from_slice(extra);
-    turns(&pairs)
+    transcript(&pairs)
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn append_with_a_synchronizing_literal_ends_in_one_write() {
             "A0002 OK [APPENDUID 38505 3955] APPEND completed\r\n",
         ),
     ];
-    for split in 0..=Script::server_len(&authed(&extra, "")) {
+    for split in 0..=script::server_len(&authed(&extra, "")) {
         let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
         let mut c =
             Client::connect(Script::new(authed(&extra, ""), 1, split), &mut rx, &mut tx).unwrap();
@@ -173,13 +173,13 @@ fn append_with_literal_plus_does_not_wait() {
 #[test]
 fn starttls_refuses_bytes_injected_after_the_ok() {
     let script = || {
-        turns(&[
+        transcript(&[
             ("", GREETING),
             ("A0001 STARTTLS\r\n", "A0001 OK Begin TLS negotiation now\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n"),
         ])
     };
     let mut refused_later = 0;
-    for split in 0..=Script::server_len(&script()) {
+    for split in 0..=script::server_len(&script()) {
         for chunk in [1, 5, 1000] {
             let (mut rx, mut tx) = ([0u8; 256], [0u8; 64]);
             let c = Client::connect(Script::new(script(), chunk, split), &mut rx, &mut tx).unwrap();
@@ -206,15 +206,15 @@ fn starttls_refuses_bytes_injected_after_the_ok() {
 
 #[test]
 fn authenticate_plain_with_sasl_ir_and_login_with_challenges() {
-    let t = turns(&[
+    let t = transcript(&[
         ("", GREETING),
         (
             "A0001 AUTHENTICATE PLAIN AHUAcA==\r\n",
             "A0001 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n",
         ),
     ]);
-    for split in 0..=Script::server_len(&t) {
-        let t = turns(&[
+    for split in 0..=script::server_len(&t) {
+        let t = transcript(&[
             ("", GREETING),
             (
                 "A0001 AUTHENTICATE PLAIN AHUAcA==\r\n",
@@ -234,7 +234,7 @@ fn authenticate_plain_with_sasl_ir_and_login_with_challenges() {
         assert_eq!(c.session().state(), State::Authenticated);
         assert!(c.into_parts().transport.finished());
     }
-    let t = turns(&[
+    let t = transcript(&[
         ("", "* OK hi\r\n"),
         (
             "A0001 CAPABILITY\r\n",
@@ -317,7 +317,7 @@ fn idle_delivers_events_until_done() {
         ("A0003 IDLE\r\n", "+ idling\r\n* 4 EXISTS\r\n* 1 RECENT\r\n"),
         ("DONE\r\n", "* 2 EXPUNGE\r\nA0003 OK IDLE terminated\r\n"),
     ];
-    for split in 0..=Script::server_len(&authed(&extra, "IDLE")) {
+    for split in 0..=script::server_len(&authed(&extra, "IDLE")) {
         let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
         let mut c = Client::connect(
             Script::new(authed(&extra, "IDLE"), 1, split),

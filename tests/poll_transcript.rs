@@ -4,12 +4,12 @@
 //! asked for, a listing refused part way, a message another client has
 //! flagged `\Deleted`.
 
-mod imap_script;
+mod script;
 
 use embedded_mail::imap::Client;
 use embedded_mail::poll::{self, Policy, Summary, SyncState};
 use embedded_mail::store::memory::MemoryStore;
-use imap_script::{turns, Script, Turn};
+use script::{transcript, Script, Turn};
 
 type Mem = MemoryStore<8192, 16, 1024>;
 
@@ -52,7 +52,7 @@ fn opening(rest: &[(String, String)]) -> Vec<Turn> {
         .iter()
         .map(|(c, s)| (c.as_str(), s.as_str()))
         .collect();
-    turns(&refs)
+    transcript(&refs)
 }
 
 /// A size limit makes the poll list before it fetches (batch mode); the
@@ -71,7 +71,7 @@ fn run(make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
 }
 
 fn run_with(policy: &Policy<'_>, make: impl Fn() -> Vec<Turn>) -> (Summary, Vec<Vec<u8>>) {
-    let total = Script::server_len(&make());
+    let total = script::server_len(&make());
     let mut last = None;
     for split in (0..=total).step_by(7) {
         for chunk in [1, 5, 4096] {
@@ -345,7 +345,7 @@ fn a_stream_sent_with_examine_is_dropped_when_uidvalidity_changed() {
             ),
         ])
     };
-    let total = Script::server_len(&make());
+    let total = script::server_len(&make());
     for split in (0..=total).step_by(11) {
         for chunk in [1, 7, 4096] {
             let script = Script::new(make(), chunk, split);
@@ -402,9 +402,9 @@ fn a_refused_examine_reads_the_pipelined_request_and_fails() {
                 "A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n",
             ),
         ];
-        let mut t = turns(&refs);
+        let mut t = transcript(&refs);
         let open = format!("A0002 EXAMINE \"INBOX\"\r\n{STREAM}");
-        t.extend(turns(&[(
+        t.extend(transcript(&[(
             open.as_str(),
             "A0002 NO [NONEXISTENT] no such mailbox\r\nA0003 BAD no mailbox selected\r\n",
         )]));
@@ -439,7 +439,7 @@ fn identity_is_sent_before_examine_when_offered() {
         ..batch_policy()
     };
     let make = || {
-        turns(&[
+        transcript(&[
             ("", "* OK [CAPABILITY IMAP4rev1 ID] ready\r\n"),
             ("A0001 LOGIN u p\r\n", "A0001 OK [CAPABILITY IMAP4rev1 ID UIDPLUS] in\r\n"),
             (
@@ -458,7 +458,7 @@ fn identity_is_sent_before_examine_when_offered() {
     assert!(bodies.is_empty());
     // Without ID offered, the identity is not sent.
     let make = || {
-        turns(&[
+        transcript(&[
             ("", "* OK [CAPABILITY IMAP4rev1] ready\r\n"),
             ("A0001 LOGIN u p\r\n", "A0001 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"),
             (

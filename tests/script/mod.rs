@@ -1,10 +1,14 @@
-//! A scripted transport for transcript tests: it plays a server's side of
-//! a dialogue turn by turn and checks the client's bytes.
+//! The scripted transport of every transcript test (POP3, IMAP, TLS, the
+//! poll): it plays a server's side of a dialogue turn by turn and checks
+//! the client's bytes.
 //!
 //! A turn's server bytes are released only once the client has written
 //! that turn's expected bytes, as a real server would answer only after
-//! the command arrived; reads never cross the chosen split point and never
-//! return more than `chunk` bytes, so every framing boundary is exercised.
+//! the command arrived; a write that departs from the script fails at once
+//! (`Unexpected`); reads never cross the chosen split point and never
+//! return more than `chunk` bytes, so every framing boundary is exercised;
+//! after the last server byte the connection reads as closed; `with_cut`
+//! fails reads at a chosen byte.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -17,6 +21,8 @@ pub enum ScriptError {
     WouldBlock,
     /// The test asked for a cut: the connection fails here.
     Cut,
+    /// The client wrote something other than the script expects.
+    Unexpected,
 }
 
 impl std::fmt::Display for ScriptError {
@@ -38,6 +44,11 @@ impl embedded_io::Error for ScriptError {
 pub struct Turn {
     pub client: Vec<u8>,
     pub server: Vec<u8>,
+}
+
+/// Total server bytes in `turns`.
+pub fn server_len(turns: &[Turn]) -> usize {
+    turns.iter().map(|t| t.server.len()).sum()
 }
 
 /// Builds a transcript from `(client, server)` string pairs; the first
@@ -64,8 +75,8 @@ pub struct Script {
     split: usize,
     /// Fail reads once this many server bytes were delivered.
     cut_at: Option<usize>,
-    /// Number of write calls (to check write coalescing).
-    pub writes: usize,
+    /// Each write call's bytes (to check write coalescing).
+    pub writes: Vec<Vec<u8>>,
 }
 
 impl Script {
@@ -82,7 +93,7 @@ impl Script {
             chunk: chunk.max(1),
             split,
             cut_at: None,
-            writes: 0,
+            writes: Vec::new(),
         };
         s.release();
         s
@@ -101,6 +112,16 @@ impl Script {
     /// True when the client wrote exactly the expected bytes.
     pub fn client_matches(&self) -> bool {
         self.written == self.expected
+    }
+
+    /// True when the client wrote all it should and read all there was.
+    pub fn finished(&self) -> bool {
+        self.client_matches() && self.read_pos == self.server.len()
+    }
+
+    /// The client's bytes so far, as text (for assertion messages).
+    pub fn written_str(&self) -> String {
+        String::from_utf8_lossy(&self.written).into_owned()
     }
 
     /// Server bytes not yet read by the client.
@@ -132,6 +153,9 @@ impl Script {
                 return Err(ScriptError::Cut);
             }
         }
+        if buf.is_empty() {
+            return Ok(0);
+        }
         if self.read_pos == self.server.len() {
             return Ok(0);
         }
@@ -152,8 +176,11 @@ impl Script {
     }
 
     fn do_write(&mut self, buf: &[u8]) -> Result<usize, ScriptError> {
-        self.writes += 1;
         self.written.extend_from_slice(buf);
+        self.writes.push(buf.to_vec());
+        if !self.expected.starts_with(&self.written) {
+            return Err(ScriptError::Unexpected);
+        }
         self.release();
         Ok(buf.len())
     }
