@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=MAIL_CA_DER");
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("ca.der");
     let (src, placeholder) = match std::env::var_os("MAIL_CA_DER").filter(|v| !v.is_empty()) {
         Some(p) => {
@@ -26,7 +27,8 @@ fn main() {
         None => (manifest.join("placeholder-ca.der"), true),
     };
     println!("cargo:rerun-if-changed={}", src.display());
-    let der = std::fs::read(&src).unwrap_or_else(|e| panic!("MAIL_CA_DER: cannot read {}: {e}", src.display()));
+    let der = std::fs::read(&src)
+        .unwrap_or_else(|e| panic!("MAIL_CA_DER: cannot read {}: {e}", src.display()));
     // A DER certificate is a SEQUENCE: refuse PEM (or anything else) early.
     if der.first() != Some(&0x30) {
         panic!(
@@ -36,5 +38,8 @@ fn main() {
         );
     }
     std::fs::write(&out, &der).expect("write OUT_DIR/ca.der");
-    println!("cargo:rustc-env=MAIL_CA_IS_PLACEHOLDER={}", if placeholder { "1" } else { "0" });
+    println!(
+        "cargo:rustc-env=MAIL_CA_IS_PLACEHOLDER={}",
+        if placeholder { "1" } else { "0" }
+    );
 }

@@ -32,8 +32,8 @@ use embassy_time::{Duration, Timer};
 use embedded_mail::poll::{self, AfterStore, Policy, Progress, Summary, SyncState};
 use embedded_mail::store::asynch::MessageStore;
 use embedded_mail::store::flash::FlashStore;
-use embedded_storage_async::nor_flash::NorFlash;
 use embedded_mail::tls::{self, TlsBuffers, TlsMode, TlsSettings};
+use embedded_storage_async::nor_flash::NorFlash;
 use rand_core::CryptoRngCore;
 
 /// Which protocol the demo polls.
@@ -88,7 +88,10 @@ const fn parse_ipv4(s: &str) -> Ipv4Address {
     let (mut i, mut k, mut n, mut digits) = (0, 0, 0u32, 0);
     while i <= b.len() {
         if i == b.len() || b[i] == b'.' {
-            assert!(digits > 0 && n <= 255 && k < 4, "MAIL_HOST_IP is not an IPv4 address");
+            assert!(
+                digits > 0 && n <= 255 && k < 4,
+                "MAIL_HOST_IP is not an IPv4 address"
+            );
             octets[k] = n as u8;
             k += 1;
             n = 0;
@@ -260,7 +263,13 @@ pub fn policy(max_size: u64) -> Policy<'static> {
 
 /// Waits for the network (DHCP), then polls the mailbox every
 /// [`POLL_SECS`] seconds, forever. `max_size`: see [`policy`].
-pub async fn run<S, R>(stack: Stack<'static>, mut rng: R, store: &mut S, bufs: &mut Buffers, max_size: u64) -> !
+pub async fn run<S, R>(
+    stack: Stack<'static>,
+    mut rng: R,
+    store: &mut S,
+    bufs: &mut Buffers,
+    max_size: u64,
+) -> !
 where
     S: MessageStore,
     S::Error: defmt::Format,
@@ -293,8 +302,17 @@ where
 
 fn progress(p: Progress) {
     match p {
-        Progress::Stored { id, bytes, headers_only } => {
-            info!("stored message {}: {} bytes{}", id, bytes, if headers_only { " (header only)" } else { "" })
+        Progress::Stored {
+            id,
+            bytes,
+            headers_only,
+        } => {
+            info!(
+                "stored message {}: {} bytes{}",
+                id,
+                bytes,
+                if headers_only { " (header only)" } else { "" }
+            )
         }
         Progress::Skipped { id, size } => info!("skipped message {} ({} bytes)", id, size),
         Progress::Deleted { id } => info!("deleted message {} on the server", id),
@@ -349,14 +367,25 @@ where
     let tls_buffers = TlsBuffers::new(tls_read, tls_write);
     let result = match PROTOCOL {
         Protocol::Pop3 => {
-            let mut client =
-                match tls::asynch::pop3_connect(&mut socket, tls::Connect { mode: TLS_MODE, settings: &settings, tls: tls_buffers, rx, tx }, &mut *rng).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        warn!("pop3: connect/TLS failed: {}", e);
-                        return close(socket, Err(())).await;
-                    }
-                };
+            let mut client = match tls::asynch::pop3_connect(
+                &mut socket,
+                tls::Connect {
+                    mode: TLS_MODE,
+                    settings: &settings,
+                    tls: tls_buffers,
+                    rx,
+                    tx,
+                },
+                &mut *rng,
+            )
+            .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!("pop3: connect/TLS failed: {}", e);
+                    return close(socket, Err(())).await;
+                }
+            };
             if let Err(e) = client.login(USER, PASSWORD).await {
                 warn!("pop3: login failed: {}", e);
                 return close(socket, Err(())).await;
@@ -374,14 +403,25 @@ where
             }
         }
         Protocol::Imap => {
-            let mut client =
-                match tls::asynch::imap_connect(&mut socket, tls::Connect { mode: TLS_MODE, settings: &settings, tls: tls_buffers, rx, tx }, &mut *rng).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        warn!("imap: connect/TLS failed: {}", e);
-                        return close(socket, Err(())).await;
-                    }
-                };
+            let mut client = match tls::asynch::imap_connect(
+                &mut socket,
+                tls::Connect {
+                    mode: TLS_MODE,
+                    settings: &settings,
+                    tls: tls_buffers,
+                    rx,
+                    tx,
+                },
+                &mut *rng,
+            )
+            .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!("imap: connect/TLS failed: {}", e);
+                    return close(socket, Err(())).await;
+                }
+            };
             if let Err(e) = client.login(USER, PASSWORD).await {
                 warn!("imap: login failed: {}", e);
                 return close(socket, Err(())).await;

@@ -98,7 +98,17 @@ pub fn run() -> TlsReport {
         (IMPLICIT, TlsMode::Implicit),
     ] {
         let bufs = TlsBuffers::new(&mut rd, &mut wr);
-        let r = tls::pop3_connect(Dummy::new(script), tls::Connect { mode, settings: &settings(), tls: bufs, rx: &mut rx, tx: &mut tx }, rng());
+        let r = tls::pop3_connect(
+            Dummy::new(script),
+            tls::Connect {
+                mode,
+                settings: &settings(),
+                tls: bufs,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng(),
+        );
         report.note(r.map(|_| ()));
     }
     #[cfg(all(feature = "imap", feature = "blocking"))]
@@ -107,7 +117,17 @@ pub fn run() -> TlsReport {
         (IMPLICIT, TlsMode::Implicit),
     ] {
         let bufs = TlsBuffers::new(&mut rd, &mut wr);
-        let r = tls::imap_connect(Dummy::new(script), tls::Connect { mode, settings: &settings(), tls: bufs, rx: &mut rx, tx: &mut tx }, rng());
+        let r = tls::imap_connect(
+            Dummy::new(script),
+            tls::Connect {
+                mode,
+                settings: &settings(),
+                tls: bufs,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng(),
+        );
         report.note(r.map(|_| ()));
     }
     #[cfg(all(feature = "pop3", feature = "async"))]
@@ -116,7 +136,17 @@ pub fn run() -> TlsReport {
         (IMPLICIT, TlsMode::Implicit),
     ] {
         let bufs = TlsBuffers::new(&mut rd, &mut wr);
-        let r = crate::executor::block_on(tls::asynch::pop3_connect(Dummy::new(script), tls::Connect { mode, settings: &settings(), tls: bufs, rx: &mut rx, tx: &mut tx }, rng()));
+        let r = crate::executor::block_on(tls::asynch::pop3_connect(
+            Dummy::new(script),
+            tls::Connect {
+                mode,
+                settings: &settings(),
+                tls: bufs,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng(),
+        ));
         report.note(r.map(|_| ()));
     }
     #[cfg(all(feature = "imap", feature = "async"))]
@@ -125,7 +155,17 @@ pub fn run() -> TlsReport {
         (IMPLICIT, TlsMode::Implicit),
     ] {
         let bufs = TlsBuffers::new(&mut rd, &mut wr);
-        let r = crate::executor::block_on(tls::asynch::imap_connect(Dummy::new(script), tls::Connect { mode, settings: &settings(), tls: bufs, rx: &mut rx, tx: &mut tx }, rng()));
+        let r = crate::executor::block_on(tls::asynch::imap_connect(
+            Dummy::new(script),
+            tls::Connect {
+                mode,
+                settings: &settings(),
+                tls: bufs,
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            rng(),
+        ));
         report.note(r.map(|_| ()));
     }
     report
@@ -158,7 +198,17 @@ mod tests {
         let (mut rd, mut wr) = ([0u8; 64], [0u8; 64]);
         let (mut rx, mut tx) = ([0u8; 64], [0u8; 64]);
         let settings = super::settings();
-        let fut = embedded_mail::tls::asynch::imap_connect(crate::transport::Dummy::new(super::IMPLICIT), tls::Connect { mode: super::TlsMode::StartTls, settings: &settings, tls: super::TlsBuffers::new(&mut rd, &mut wr), rx: &mut rx, tx: &mut tx }, super::LinkCheckRng(1));
+        let fut = embedded_mail::tls::asynch::imap_connect(
+            crate::transport::Dummy::new(super::IMPLICIT),
+            embedded_mail::tls::Connect {
+                mode: super::TlsMode::StartTls,
+                settings: &settings,
+                tls: super::TlsBuffers::new(&mut rd, &mut wr),
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+            super::LinkCheckRng(1),
+        );
         println!(
             "size_of_val(tls::asynch::imap_connect future) = {} bytes (host)",
             core::mem::size_of_val(&fut)

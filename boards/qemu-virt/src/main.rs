@@ -373,7 +373,17 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'st
     let mut state = SyncState::<SEEN>::new();
     let t = board::millis();
     let stream = net.connect(SERVER, POP3_PORT).map_err(at("connect POP3"))?;
-    let mut c = tls::pop3_connect(stream, tls::Connect { mode: TlsMode::StartTls, settings: &settings, tls: TlsBuffers::new(&mut tls_read, &mut tls_write), rx: &mut rx, tx: &mut tx }, &mut *rng)
+    let mut c = tls::pop3_connect(
+        stream,
+        tls::Connect {
+            mode: TlsMode::StartTls,
+            settings: &settings,
+            tls: TlsBuffers::new(&mut tls_read, &mut tls_write),
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+        &mut *rng,
+    )
     .map_err(at("POP3 STLS"))?;
     println!(
         "pop3: STLS + TLS 1.3 handshake ok ({} ms), CA pinned, name {}",
