@@ -21,6 +21,11 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+/// The README's examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[macro_use]
 mod fmt;
 
