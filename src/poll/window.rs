@@ -334,7 +334,7 @@ mod tests {
         cut_at: Option<usize>,
     ) -> Result<Checker, String> {
         let mut rng = Rng(seed | 1);
-        let deletes = seed % 3 != 0;
+        let deletes = !seed.is_multiple_of(3);
         let mut plan = Pop3Stream::new(count, limit, deletes);
         let mut c = Checker::default();
         let mut wire: std::collections::VecDeque<(char, u32)> = Default::default();
