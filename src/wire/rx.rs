@@ -81,14 +81,6 @@ impl<'a> RxBuffer<'a> {
     pub fn into_inner(self) -> &'a mut [u8] {
         self.buf
     }
-
-    /// Takes the held bytes out (for a transport hand-back); returns how
-    /// many were held and clears the buffer.
-    pub fn take_len(&mut self) -> usize {
-        let n = self.len();
-        self.clear();
-        n
-    }
 }
 
 #[cfg(test)]
