@@ -8,14 +8,24 @@
 //! | [`Error::WrongState`], [`Error::InvalidArgument`], [`Error::NotSupported`] | the caller | yes, nothing was sent |
 //! | [`Error::BufferTooSmall`] | resource: a caller buffer | no: reconnect with a bigger buffer |
 //! | [`Error::Malformed`], [`Error::ConnectionClosed`], [`Error::Broken`] | the peer or the link | no: reconnect |
-//! | [`Error::Transport`], [`Error::Sink`] | the transport / the caller's sink | no: reconnect |
+//! | [`Error::TooManyInFlight`] | the caller: more commands than the session tracks | yes, the ones before were sent |
+//! | [`Error::Transport`], [`Error::Sink`], [`Error::Source`] | the transport / the caller's sink or source | no: reconnect |
 //! | [`Error::TimedOut`] | the link: a liveness check was not answered in time ([`crate::poll::watch`]) | no: reconnect |
 //! | [`Error::Certificate`] | the server's TLS certificate (or an impostor's) | no: nothing was sent; fix the trust settings or the server |
+
+//!
+//! An `Error` is small (at most 16 bytes on a 32-bit target when the
+//! transport's error is, as `embedded_io::ErrorKind` is), because it
+//! travels through every `?` of every frame that can fail. The server's
+//! words are not in it: a refusal carries its kind and response code, and
+//! the session keeps the text of the last one
+//! (`Client::last_refusal()`, [`RefusalText`]).
 
 use core::convert::Infallible;
 use core::fmt;
 
-/// How many bytes of a server's refusal text an [`Error`] keeps.
+/// How many bytes of a server's refusal text a session keeps
+/// ([`RefusalText`]).
 pub const REFUSAL_TEXT_LEN: usize = 80;
 
 /// The error type of every operation, generic over the transport's error `E`.
@@ -24,11 +34,15 @@ pub const REFUSAL_TEXT_LEN: usize = 80;
 /// ([`ProtocolError`]); drivers lift it with [`Error::widen`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error<E = Infallible> {
     /// The transport failed while reading or writing.
     Transport(E),
     /// The caller's sink (where a message body goes) failed.
     Sink(embedded_io::ErrorKind),
+    /// The caller's source (the message an APPEND uploads) failed or
+    /// ended before the length it announced; the connection cannot go on.
+    Source(embedded_io::ErrorKind),
     /// The server closed the connection (a read returned 0 bytes) while a
     /// response was still expected.
     ConnectionClosed,
@@ -40,6 +54,7 @@ pub enum Error<E = Infallible> {
         offset: usize,
     },
     /// The server refused the command (`-ERR`, IMAP `NO`/`BAD`/`BYE`).
+    /// The server's text is the client's `last_refusal()`.
     Refused(Refusal),
     /// A caller buffer is too small for what the server sent or for the
     /// command to encode.
@@ -55,7 +70,13 @@ pub enum Error<E = Infallible> {
         /// The command that was refused.
         command: &'static str,
         /// The state the session is in.
-        state: &'static str,
+        state: SessionState,
+    },
+    /// More commands at once than the session tracks (the limit); the
+    /// commands before the one that failed were sent.
+    TooManyInFlight {
+        /// Commands the session can have in flight.
+        limit: usize,
     },
     /// A caller-supplied argument cannot be sent safely (CR, LF or NUL, an
     /// empty value, a number out of range); nothing was sent.
@@ -179,9 +200,18 @@ pub type ProtocolError = Error<Infallible>;
 impl Error<Infallible> {
     /// Lifts a protocol error into the error type of a transport `E`.
     pub fn widen<E>(self) -> Error<E> {
+        self.map_transport(|never| match never {})
+    }
+}
+
+impl<E> Error<E> {
+    /// The same error with the transport's error mapped by `f` (the other
+    /// variants are copied).
+    pub fn map_transport<F>(self, f: impl FnOnce(E) -> F) -> Error<F> {
         match self {
-            Error::Transport(never) => match never {},
+            Error::Transport(e) => Error::Transport(f(e)),
             Error::Sink(k) => Error::Sink(k),
+            Error::Source(k) => Error::Source(k),
             Error::ConnectionClosed => Error::ConnectionClosed,
             Error::Malformed { expected, offset } => Error::Malformed { expected, offset },
             Error::Refused(r) => Error::Refused(r),
@@ -189,6 +219,7 @@ impl Error<Infallible> {
                 Error::BufferTooSmall { needed, available }
             }
             Error::WrongState { command, state } => Error::WrongState { command, state },
+            Error::TooManyInFlight { limit } => Error::TooManyInFlight { limit },
             Error::InvalidArgument(a) => Error::InvalidArgument(a),
             Error::NotSupported(w) => Error::NotSupported(w),
             Error::Broken => Error::Broken,
@@ -196,15 +227,14 @@ impl Error<Infallible> {
             Error::TimedOut => Error::TimedOut,
         }
     }
-}
 
-impl<E> Error<E> {
     /// True when the connection can still be used after this error.
     pub fn is_recoverable(&self) -> bool {
         matches!(
             self,
             Error::Refused(_)
                 | Error::WrongState { .. }
+                | Error::TooManyInFlight { .. }
                 | Error::InvalidArgument(_)
                 | Error::NotSupported(_)
         )
@@ -224,6 +254,7 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
         match self {
             Error::Transport(e) => write!(f, "transport error: {e:?}"),
             Error::Sink(k) => write!(f, "sink error: {k:?}"),
+            Error::Source(k) => write!(f, "source error (the message to upload): {k:?}"),
             Error::ConnectionClosed => f.write_str("server closed the connection"),
             Error::Malformed { expected, offset } => {
                 write!(
@@ -231,14 +262,18 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                     "malformed response: expected {expected} at byte {offset}"
                 )
             }
-            Error::Refused(r) => write!(f, "server refused: {r}"),
+            Error::Refused(r) => write!(f, "server refused: {r} (its text: last_refusal())"),
             Error::BufferTooSmall { needed, available } => write!(
                 f,
                 "buffer too small: {needed} bytes needed, {available} available"
             ),
             Error::WrongState { command, state } => {
-                write!(f, "{command} is not allowed in state {state}")
+                write!(f, "{command} is not allowed in state {}", state.name())
             }
+            Error::TooManyInFlight { limit } => write!(
+                f,
+                "too many commands in flight: the session tracks {limit}; read some answers first"
+            ),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::NotSupported(what) => write!(f, "server does not support {what}"),
             Error::Broken => f.write_str("session out of step after an earlier error"),
@@ -360,34 +395,79 @@ impl ResponseCode {
     }
 }
 
-/// The server's negative answer: kind, code and the start of its text.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The server's negative answer: its kind and response code (two bytes).
+/// The text that came with it is the session's
+/// [`RefusalText`] (`Client::last_refusal()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Refusal {
     /// `-ERR`, `NO`, `BAD` or `BYE`.
     pub kind: RefusalKind,
     /// The response code, if the server sent one.
     pub code: ResponseCode,
+}
+
+impl Refusal {
+    /// A refusal of `kind` with `code`.
+    pub const fn new(kind: RefusalKind, code: ResponseCode) -> Self {
+        Refusal { kind, code }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.kind)?;
+        if self.code != ResponseCode::None {
+            write!(f, " [{:?}]", self.code)?;
+        }
+        Ok(())
+    }
+}
+
+/// The last refusal a session saw, with the start of the server's text
+/// (at most [`REFUSAL_TEXT_LEN`] bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RefusalText {
+    refusal: Refusal,
     text: [u8; REFUSAL_TEXT_LEN],
     text_len: u8,
     truncated: bool,
 }
 
-impl Refusal {
-    /// Builds a refusal, keeping at most [`REFUSAL_TEXT_LEN`] bytes of `text`.
-    pub fn new(kind: RefusalKind, code: ResponseCode, text: &[u8]) -> Self {
+impl Default for RefusalText {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl RefusalText {
+    /// No refusal yet.
+    pub const EMPTY: Self = RefusalText {
+        refusal: Refusal::new(RefusalKind::Err, ResponseCode::None),
+        text: [0; REFUSAL_TEXT_LEN],
+        text_len: 0,
+        truncated: false,
+    };
+
+    /// Keeps `refusal` and at most [`REFUSAL_TEXT_LEN`] bytes of `text`.
+    pub fn new(refusal: Refusal, text: &[u8]) -> Self {
         let n = text.len().min(REFUSAL_TEXT_LEN);
         let mut buf = [0u8; REFUSAL_TEXT_LEN];
         if let (Some(dst), Some(src)) = (buf.get_mut(..n), text.get(..n)) {
             dst.copy_from_slice(src);
         }
-        Refusal {
-            kind,
-            code,
+        RefusalText {
+            refusal,
             text: buf,
             text_len: n as u8,
             truncated: text.len() > REFUSAL_TEXT_LEN,
         }
+    }
+
+    /// The refusal's kind and code.
+    pub fn refusal(&self) -> Refusal {
+        self.refusal
     }
 
     /// The server's human-readable text (possibly cut, see [`Self::is_truncated`]).
@@ -401,19 +481,15 @@ impl Refusal {
     }
 }
 
-impl fmt::Debug for Refusal {
+impl fmt::Debug for RefusalText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
     }
 }
 
-impl fmt::Display for Refusal {
+impl fmt::Display for RefusalText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.kind)?;
-        if self.code != ResponseCode::None {
-            write!(f, " [{:?}]", self.code)?;
-        }
-        f.write_str(" \"")?;
+        write!(f, "{} \"", self.refusal)?;
         for chunk in self.text().utf8_chunks() {
             f.write_str(chunk.valid())?;
             if !chunk.invalid().is_empty() {
@@ -424,5 +500,54 @@ impl fmt::Display for Refusal {
             f.write_str("…")?;
         }
         f.write_str("\"")
+    }
+}
+
+/// The session state an [`Error::WrongState`] names: POP3's and IMAP's
+/// states in one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SessionState {
+    /// Waiting for the greeting.
+    Greeting,
+    /// POP3 AUTHORIZATION.
+    Authorization,
+    /// POP3 TRANSACTION.
+    Transaction,
+    /// POP3 UPDATE.
+    Update,
+    /// IMAP not authenticated.
+    NotAuthenticated,
+    /// IMAP authenticated.
+    Authenticated,
+    /// IMAP selected.
+    Selected,
+    /// IMAP IDLE (waiting for `DONE`).
+    Idle,
+    /// IMAP logout.
+    Logout,
+    /// STLS / STARTTLS accepted; the TLS handshake comes next.
+    TlsHandshake,
+    /// The session is over.
+    Closed,
+}
+
+impl SessionState {
+    /// The state's name as the RFCs write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SessionState::Greeting => "GREETING",
+            SessionState::Authorization => "AUTHORIZATION",
+            SessionState::Transaction => "TRANSACTION",
+            SessionState::Update => "UPDATE",
+            SessionState::NotAuthenticated => "NOT AUTHENTICATED",
+            SessionState::Authenticated => "AUTHENTICATED",
+            SessionState::Selected => "SELECTED",
+            SessionState::Idle => "IDLE",
+            SessionState::Logout => "LOGOUT",
+            SessionState::TlsHandshake => "TLS-HANDSHAKE",
+            SessionState::Closed => "CLOSED",
+        }
     }
 }

@@ -53,5 +53,8 @@ pub mod mime;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use error::{CertificateError, Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
+pub use error::{
+    CertificateError, Error, ProtocolError, Refusal, RefusalKind, RefusalText, ResponseCode,
+    SessionState,
+};
 pub use sasl::{Credentials, Mechanism};

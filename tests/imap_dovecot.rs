@@ -599,13 +599,15 @@ fn wrong_password_and_wrong_state_are_clear_errors() {
     match c.select("INBOX") {
         Err(Error::WrongState {
             command: "SELECT",
-            state: "NOT AUTHENTICATED",
+            state: embedded_mail::SessionState::NotAuthenticated,
         }) => {}
         other => panic!("{other:?}"),
     }
     let e = c.login(READER, "not-the-password").unwrap_err();
     let r = e.refusal().expect("a refusal");
     assert_eq!((r.kind, r.code), (RefusalKind::No, ResponseCode::Auth));
+    assert_eq!(c.last_refusal().refusal(), *r);
+    assert!(!c.last_refusal().text().is_empty(), "Dovecot says why");
     assert!(e.is_recoverable());
     c.login(READER, &dovecot().password).unwrap();
     match c.fetch(
@@ -618,7 +620,7 @@ fn wrong_password_and_wrong_state_are_clear_errors() {
     ) {
         Err(Error::WrongState {
             command: "FETCH",
-            state: "AUTHENTICATED",
+            state: embedded_mail::SessionState::Authenticated,
         }) => {}
         other => panic!("{other:?}"),
     }

@@ -169,7 +169,8 @@ fn a_refused_continuation_sends_nothing_more() {
         let e = c.login("fred", PASSWORD).unwrap_err();
         let r = e.refusal().expect("a refusal");
         assert_eq!(r.kind, RefusalKind::No);
-        assert_eq!(r.text(), b"literal refused");
+        assert_eq!(c.last_refusal().text(), b"literal refused");
+        assert_eq!(c.last_refusal().refusal(), *r);
         // The password never left.
         let s = c.into_parts().transport;
         assert!(!s.written_str().contains("ss"));

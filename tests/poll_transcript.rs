@@ -425,7 +425,9 @@ fn a_refused_examine_reads_the_pipelined_request_and_fails() {
         |_| {},
     )
     .expect_err("the mailbox does not exist");
-    assert!(e.to_string().contains("no such mailbox"), "{e}");
+    assert!(e.to_string().contains("No [NonExistent]"), "{e}");
+    let why = String::from_utf8_lossy(c.last_refusal().text()).into_owned();
+    assert!(why.contains("no such mailbox"), "{why}");
     assert_eq!(store.messages().count(), 0);
     assert_eq!(c.session().in_flight(), 0, "both answers were read");
 }

@@ -191,6 +191,7 @@ fn uidl_and_top_rfc1939_examples() {
             .map_err(err)?;
         let two = c.uidl_one(2).map_err(err)?;
         let three = c.uidl_one(3).unwrap_err();
+        let three_text = c.last_refusal().text().to_vec();
         let size = c.list_one(2).map_err(err)?;
         let mut top = Sink::default();
         c.top(1, 10, &mut top).map_err(err)?;
@@ -205,7 +206,7 @@ fn uidl_and_top_rfc1939_examples() {
         Ok(format!(
             "{uids:?} {:?} {} {size} {:?} {}",
             String::from_utf8_lossy(&two),
-            String::from_utf8_lossy(r.text()),
+            String::from_utf8_lossy(&three_text),
             String::from_utf8_lossy(&top.0),
             missing.is_recoverable()
         ))
@@ -285,6 +286,33 @@ fn pipelined_login_and_deletes_leave_in_one_write() {
     let _ = c.delete_many(&[1, 2, 3]);
     drop(c);
     assert_eq!(script.writes.len(), 3);
+}
+
+/// Of commands pipelined together, the text kept is the first refusal's
+/// (the cause), not a later one's; the next flight records afresh.
+#[test]
+fn the_first_refusal_of_a_flight_keeps_its_text() {
+    let mut turns = capa_turns();
+    turns.extend(transcript(&[
+        ("USER a\r\n", "+OK\r\n"),
+        ("PASS b\r\n", "+OK logged in\r\n"),
+        ("DELE 1\r\n", "+OK\r\n"),
+        ("DELE 2\r\n", "-ERR [SYS/TEMP] mailbox locked\r\n"),
+        ("DELE 3\r\n", "-ERR no such message\r\n"),
+        ("NOOP\r\n", "-ERR try later\r\n"),
+    ]));
+    let out = every_split(turns, 64, |c| {
+        c.greeting().map_err(err)?;
+        c.capa().map_err(err)?;
+        c.login("a", "b").map_err(err)?;
+        let e = c.delete_many(&[1, 2, 3]).unwrap_err();
+        let first = String::from_utf8_lossy(c.last_refusal().text()).into_owned();
+        let code = e.refusal().map(|r| r.code);
+        c.noop().unwrap_err();
+        let next = String::from_utf8_lossy(c.last_refusal().text()).into_owned();
+        Ok(format!("{code:?} {first} / {next}"))
+    });
+    assert_eq!(out, "Some(SysTemp) mailbox locked / try later");
 }
 
 #[test]
@@ -503,7 +531,7 @@ fn wrong_state_and_injection_send_nothing() {
         c.stat().unwrap_err(),
         Error::WrongState {
             command: "STAT",
-            state: "AUTHORIZATION"
+            state: embedded_mail::SessionState::Authorization
         }
     );
     assert!(matches!(

@@ -97,6 +97,12 @@ where
         self.link.tx.len()
     }
 
+    /// The last refusal the server sent, with its text (an
+    /// [`Error::Refused`] carries only the kind and code).
+    pub fn last_refusal(&self) -> &crate::error::RefusalText {
+        self.session.last_refusal()
+    }
+
     /// What the server advertised, as last seen.
     pub fn capabilities(&self) -> &Capabilities {
         self.session.capabilities()
@@ -756,7 +762,7 @@ where
                 Err(kind) => {
                     // The server waits for bytes we cannot give.
                     self.session.close();
-                    return Err(Error::Sink(kind));
+                    return Err(Error::Source(kind));
                 }
             };
             used += n;
@@ -895,7 +901,9 @@ where
         let mut used = 0;
         for cmd in cmds {
             if tags.is_full() {
-                return Err(Error::InvalidArgument("too many commands in flight"));
+                return Err(Error::TooManyInFlight {
+                    limit: crate::imap::MAX_IN_FLIGHT,
+                });
             }
             let out = self.link.tx.get_mut(used..).unwrap_or(&mut []);
             let n = match self.session.encode(cmd, out) {

@@ -368,7 +368,7 @@ impl Session {
         if self.awaiting() != Some(Pending::Authenticate) {
             return Err(ProtocolError::WrongState {
                 command: "SASL response",
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         sasl.encode_response_line(challenge, out)
@@ -428,7 +428,7 @@ impl Session {
         if !self.idling {
             return Err(ProtocolError::WrongState {
                 command: "DONE",
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         self.idling = false;

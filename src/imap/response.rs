@@ -8,7 +8,7 @@ use super::event::{
 use super::parse::{decimal, Cursor};
 use super::session::*;
 use super::types::{FlagSet, MailboxState, State};
-use crate::error::{ProtocolError, Refusal, RefusalKind, ResponseCode};
+use crate::error::{ProtocolError, RefusalKind, ResponseCode};
 
 impl Session {
     pub(super) fn response(
@@ -43,6 +43,8 @@ impl Session {
         c.sp();
         let (code, rc, text) = self.resp_text(c)?;
         let (tag, command) = self.pending.remove(idx);
+        let first_of_flight = self.refusal_hold == 0;
+        self.refusal_hold = self.refusal_hold.saturating_sub(1);
         if command == Pending::Idle {
             self.idling = false;
         }
@@ -75,7 +77,12 @@ impl Session {
         Ok(Some(GenericEvent::Refused {
             tag,
             command,
-            refusal: Refusal::new(refusal_kind, rc, text_bytes),
+            refusal: if first_of_flight {
+                self.refusal_hold = self.pending.len();
+                self.refuse(refusal_kind, rc, text_bytes)
+            } else {
+                crate::error::Refusal::new(refusal_kind, rc)
+            },
         }))
     }
 
@@ -251,7 +258,7 @@ impl Session {
                         GenericEvent::Refused {
                             tag: 0,
                             command: Pending::Greeting,
-                            refusal: Refusal::new(k, rc, text.get(input)),
+                            refusal: self.refuse(k, rc, text.get(input)),
                         }
                     }
                 });
@@ -275,7 +282,7 @@ impl Session {
                 Word::Bye => {
                     self.state = State::Logout;
                     GenericEvent::Bye {
-                        refusal: Refusal::new(RefusalKind::Bye, rc, text.get(input)),
+                        refusal: self.refuse(RefusalKind::Bye, rc, text.get(input)),
                     }
                 }
                 Word::PreAuth => GenericEvent::Other(whole),

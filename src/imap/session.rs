@@ -7,7 +7,7 @@ use super::parse::Cursor;
 use super::response::fetch_start;
 use super::scan::{response_extent, Mode, Scan, Scanner};
 use super::types::{Capabilities, MailboxState, State};
-use crate::error::ProtocolError;
+use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText, ResponseCode, SessionState};
 use crate::wire::{find_line, trim_crlf, TxCursor};
 use heapless::Vec;
 
@@ -155,6 +155,10 @@ pub struct Session {
     pub(super) max_literal: u64,
     pub(super) pauses: super::command::Pauses,
     pub(super) max_line: usize,
+    pub(super) last_refusal: RefusalText,
+    /// Tagged answers still to come from the flight whose first refusal
+    /// `last_refusal` holds: their refusals do not replace it.
+    pub(super) refusal_hold: usize,
 }
 
 impl Default for Session {
@@ -209,7 +213,25 @@ impl Session {
             max_literal: u64::from(u32::MAX),
             pauses: Vec::new(),
             max_line: DEFAULT_MAX_LINE,
+            last_refusal: RefusalText::EMPTY,
+            refusal_hold: 0,
         }
+    }
+
+    /// The last refusal the server sent (`NO`, `BAD`, `BYE`), with its
+    /// text: an [`Error::Refused`](crate::Error::Refused) carries only the
+    /// kind and code. Of commands pipelined together, the first tagged
+    /// refusal is kept (a later one is usually its consequence); `BYE`
+    /// always replaces it.
+    pub fn last_refusal(&self) -> &RefusalText {
+        &self.last_refusal
+    }
+
+    /// Records a refusal's text and returns its kind and code.
+    pub(super) fn refuse(&mut self, kind: RefusalKind, code: ResponseCode, text: &[u8]) -> Refusal {
+        let refusal = Refusal::new(kind, code);
+        self.last_refusal = RefusalText::new(refusal, text);
+        refusal
     }
 
     /// The protocol state.
@@ -302,7 +324,7 @@ impl Session {
         if self.pending.iter().any(|p| p.1 == Pending::Idle) {
             return Err(ProtocolError::WrongState {
                 command,
-                state: "IDLE",
+                state: SessionState::Idle,
             });
         }
         // Behind a SELECT or EXAMINE in flight, a command runs in the
@@ -315,13 +337,13 @@ impl Session {
         if !allowed.contains(&state) {
             return Err(ProtocolError::WrongState {
                 command,
-                state: state.name(),
+                state: state.into(),
             });
         }
         if self.pending.is_full() {
-            return Err(ProtocolError::InvalidArgument(
-                "too many commands in flight; decode responses first",
-            ));
+            return Err(ProtocolError::TooManyInFlight {
+                limit: MAX_IN_FLIGHT,
+            });
         }
         Ok(())
     }
@@ -387,7 +409,7 @@ impl Session {
         if self.state != State::TlsHandshake {
             return Err(ProtocolError::WrongState {
                 command: "TLS handshake",
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         if buffered != 0 {

@@ -148,7 +148,8 @@ fn greeting_and_capabilities() {
     assert_eq!(s.state(), State::Authenticated);
     let mut s = Session::new();
     let ev = drive(&mut s, b"* BYE Autologout; idle for too long\r\n", 5, 64).unwrap();
-    assert!(ev[0].contains("refusal: Bye \"Autologout"), "{ev:?}");
+    assert!(ev[0].contains("kind: Bye"), "{ev:?}");
+    assert_eq!(s.last_refusal().text(), b"Autologout; idle for too long");
     assert_eq!(s.state(), State::Logout);
 }
 
@@ -424,14 +425,16 @@ A0004 NO [TRYCREATE] Mailbox doesn't exist: Nowhere\r\n",
     .unwrap();
     assert_eq!(ev[0], "Expunge(3)");
     assert!(ev[2].starts_with("Status { kind: Ok, code: Alert"));
-    assert!(ev[4].contains("refusal: No [TryCreate]"), "{}", ev[4]);
+    assert!(ev[4].contains("kind: No, code: TryCreate"), "{}", ev[4]);
+    assert_eq!(s.last_refusal().text(), b"Mailbox doesn't exist: Nowhere");
     assert_eq!(s.mailbox().exists, 22);
     assert!(s.mailbox().expunged);
     assert_eq!(s.in_flight(), 0);
     // BYE during a command.
     encode(&mut s, Command::Noop);
     let ev = drive(&mut s, b"* BYE [UNAVAILABLE] going down\r\n", 3, 64).unwrap();
-    assert!(ev[0].contains("Bye [Unavailable]"), "{ev:?}");
+    assert!(ev[0].contains("kind: Bye, code: Unavailable"), "{ev:?}");
+    assert_eq!(s.last_refusal().text(), b"going down");
     assert_eq!(s.state(), State::Logout);
 }
 
@@ -560,7 +563,7 @@ fn encodes_commands_and_refuses_bad_arguments() {
         ),
         Err(ProtocolError::WrongState {
             command: "SELECT",
-            state: "NOT AUTHENTICATED"
+            state: crate::error::SessionState::NotAuthenticated
         })
     );
     assert_eq!(
@@ -709,7 +712,10 @@ fn idle_and_starttls() {
     assert_eq!(encode(&mut s, Command::Idle), "A0003 IDLE\r\n");
     assert!(matches!(
         s.encode(&Command::Noop, &mut buf),
-        Err(ProtocolError::WrongState { state: "IDLE", .. })
+        Err(ProtocolError::WrongState {
+            state: crate::error::SessionState::Idle,
+            ..
+        })
     ));
     let ev = drive(&mut s, b"+ idling\r\n* 4 EXISTS\r\n", 3, 64).unwrap();
     assert_eq!(ev, ["Continue(\"idling\")", "Exists(4)"]);

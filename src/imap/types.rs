@@ -21,6 +21,20 @@ pub enum State {
     Logout,
 }
 
+impl From<State> for crate::error::SessionState {
+    fn from(state: State) -> Self {
+        use crate::error::SessionState as S;
+        match state {
+            State::Greeting => S::Greeting,
+            State::NotAuthenticated => S::NotAuthenticated,
+            State::TlsHandshake => S::TlsHandshake,
+            State::Authenticated => S::Authenticated,
+            State::Selected => S::Selected,
+            State::Logout => S::Logout,
+        }
+    }
+}
+
 impl State {
     /// The state's name as RFC 3501 writes it.
     pub fn name(self) -> &'static str {

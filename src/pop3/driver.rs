@@ -87,6 +87,12 @@ where
         &mut self.link.transport
     }
 
+    /// The last refusal the server sent, with its text (an
+    /// [`Error::Refused`] carries only the kind and code).
+    pub fn last_refusal(&self) -> &crate::error::RefusalText {
+        self.session.last_refusal()
+    }
+
     /// What the last CAPA reported (see [`Self::capa`]).
     pub fn capabilities(&self) -> &Capabilities {
         self.session.capabilities()

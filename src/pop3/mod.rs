@@ -128,6 +128,20 @@ pub enum State {
     Closed,
 }
 
+impl From<State> for crate::error::SessionState {
+    fn from(state: State) -> Self {
+        use crate::error::SessionState as S;
+        match state {
+            State::Greeting => S::Greeting,
+            State::Authorization => S::Authorization,
+            State::TlsHandshake => S::TlsHandshake,
+            State::Transaction => S::Transaction,
+            State::Update => S::Update,
+            State::Closed => S::Closed,
+        }
+    }
+}
+
 impl State {
     /// The state's name as RFC 1939 writes it.
     pub fn name(self) -> &'static str {

@@ -5,7 +5,7 @@
 use super::codec;
 use super::pending::PendingQueue;
 use super::{Capabilities, Command, State};
-use crate::error::{ProtocolError, Refusal, RefusalKind};
+use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText};
 use crate::sasl::{Mechanism, SaslClient};
 use crate::wire::{check_arg, check_text, find_line, trim_crlf, DotDecoder, DotStep, TxCursor};
 use heapless::Vec;
@@ -233,6 +233,10 @@ pub struct Session {
     apop_stamp: Vec<u8, MAX_APOP_STAMP>,
     broken: bool,
     max_line: usize,
+    last_refusal: RefusalText,
+    /// Answers still to come from the flight whose first refusal
+    /// `last_refusal` holds: their refusals do not replace it.
+    refusal_hold: usize,
 }
 
 impl Default for Session {
@@ -255,7 +259,17 @@ impl Session {
             apop_stamp: Vec::new(),
             broken: false,
             max_line: DEFAULT_MAX_LINE,
+            last_refusal: RefusalText::EMPTY,
+            refusal_hold: 0,
         }
+    }
+
+    /// The last refusal the server sent, with its text: an
+    /// [`Error::Refused`](crate::Error::Refused) carries only the kind and
+    /// code. Of commands pipelined together, the first refusal is kept (a
+    /// later one is usually its consequence).
+    pub fn last_refusal(&self) -> &RefusalText {
+        &self.last_refusal
     }
 
     /// The protocol state.
@@ -296,7 +310,7 @@ impl Session {
         if !allowed.contains(&self.state) {
             return Err(ProtocolError::WrongState {
                 command,
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         Ok(())
@@ -306,9 +320,9 @@ impl Session {
         if self.pending.has_room(p, MAX_IN_FLIGHT) && self.pending.push(p) {
             Ok(())
         } else {
-            Err(ProtocolError::InvalidArgument(
-                "too many commands in flight; decode responses first",
-            ))
+            Err(ProtocolError::TooManyInFlight {
+                limit: MAX_IN_FLIGHT,
+            })
         }
     }
 
@@ -496,7 +510,7 @@ impl Session {
         if self.awaiting() != Some(Pending::Auth) {
             return Err(ProtocolError::WrongState {
                 command: "SASL response",
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         sasl.encode_response_line(challenge, out)
@@ -538,7 +552,7 @@ impl Session {
         if self.state != State::TlsHandshake {
             return Err(ProtocolError::WrongState {
                 command: "TLS handshake",
-                state: self.state.name(),
+                state: self.state.into(),
             });
         }
         if buffered != 0 {
@@ -693,6 +707,7 @@ impl Session {
 
     fn finish_command(&mut self) {
         self.pending.pop_front();
+        self.refusal_hold = self.refusal_hold.saturating_sub(1);
         self.rx = Rx::Status;
     }
 
@@ -709,17 +724,19 @@ impl Session {
         }
         let status = codec::status(line)?;
         if !status.ok {
+            let first_of_flight = self.refusal_hold == 0;
             self.finish_command();
             match op {
                 Pending::Greeting => self.state = State::Closed,
                 Pending::Quit => self.state = State::Closed,
                 _ => {}
             }
-            return Ok(Some(RawEvent::Refused(Refusal::new(
-                RefusalKind::Err,
-                status.code,
-                status.text,
-            ))));
+            let refusal = Refusal::new(RefusalKind::Err, status.code);
+            if first_of_flight {
+                self.last_refusal = RefusalText::new(refusal, status.text);
+                self.refusal_hold = self.pending.len();
+            }
+            return Ok(Some(RawEvent::Refused(refusal)));
         }
         let text = Span::of(input, status.text);
         if op.is_multiline() {

@@ -126,7 +126,7 @@ where
 {
     let state = client.session().state();
     if state != crate::pop3::State::Authorization {
-        return Err(late_upgrade(state.name()));
+        return Err(late_upgrade(state.into()));
     }
     let parts = client.stls().await.map_err(plain_error)?;
     let stream = handshake(parts.transport, tls, settings, rng).await?;
@@ -212,7 +212,7 @@ where
     match client.session().state() {
         State::NotAuthenticated => {}
         State::Authenticated | State::Selected => return Err(crate::tls::PREAUTH_REFUSED),
-        other => return Err(late_upgrade(other.name())),
+        other => return Err(late_upgrade(other.into())),
     }
     client.ensure_capabilities().await.map_err(plain_error)?;
     let parts = client.starttls().await.map_err(plain_error)?;

@@ -435,20 +435,7 @@ pub(crate) fn handshake_outcome<R: CryptoRngCore, Clock: TlsClock>(
 /// Lifts an error of the plain-text phase into the TLS client's error type
 /// (a transport error keeps only its [`embedded_io::ErrorKind`]).
 pub(crate) fn plain_error<E: embedded_io::Error>(e: Error<E>) -> Error<TlsError> {
-    match e {
-        Error::Transport(t) => Error::Transport(TlsError::Io(t.kind())),
-        Error::Sink(k) => Error::Sink(k),
-        Error::ConnectionClosed => Error::ConnectionClosed,
-        Error::Malformed { expected, offset } => Error::Malformed { expected, offset },
-        Error::Refused(r) => Error::Refused(r),
-        Error::BufferTooSmall { needed, available } => Error::BufferTooSmall { needed, available },
-        Error::WrongState { command, state } => Error::WrongState { command, state },
-        Error::InvalidArgument(a) => Error::InvalidArgument(a),
-        Error::NotSupported(w) => Error::NotSupported(w),
-        Error::Broken => Error::Broken,
-        Error::Certificate(c) => Error::Certificate(c),
-        Error::TimedOut => Error::TimedOut,
-    }
+    e.map_transport(|t| TlsError::Io(t.kind()))
 }
 
 /// The error for an IMAP `PREAUTH` greeting when TLS is required.
@@ -459,7 +446,7 @@ pub(crate) const PREAUTH_REFUSED: Error<TlsError> =
 /// The error when the session is past the point where an upgrade is
 /// allowed (already logged in, or closed).
 #[cfg(any(feature = "pop3", feature = "imap"))]
-pub(crate) fn late_upgrade(state: &'static str) -> Error<TlsError> {
+pub(crate) fn late_upgrade(state: crate::error::SessionState) -> Error<TlsError> {
     Error::WrongState {
         command: "STARTTLS",
         state,
