@@ -9,7 +9,6 @@ use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText};
 use crate::sasl::{Mechanism, SaslClient};
 use crate::wire::{check_arg, check_text, find_line, trim_crlf, DotDecoder, DotStep, TxCursor};
 use heapless::Vec;
-use md5::{Digest, Md5};
 
 /// How many commands may await their responses at once (pipelining).
 /// Like commands in a row share one entry of the queue (see
@@ -364,11 +363,7 @@ impl Session {
                         "APOP (no timestamp in greeting)",
                     ));
                 }
-                let mut md5 = Md5::new();
-                md5.update(&self.apop_stamp);
-                md5.update(secret.as_bytes());
-                let mut hex = [0u8; 32];
-                crate::sasl::hex_lower(&md5.finalize(), &mut hex);
+                let hex = apop_digest(&self.apop_stamp, secret)?;
                 c.put(b"APOP ")
                     .put(user.as_bytes())
                     .put(b" ")
@@ -824,4 +819,25 @@ fn msg_number(n: u32) -> Result<(), ProtocolError> {
     } else {
         Ok(())
     }
+}
+
+/// The APOP digest: MD5 of the greeting's timestamp and the secret, in
+/// lower-case hex (RFC 1939 §7).
+#[cfg(feature = "md5")]
+fn apop_digest(stamp: &[u8], secret: &str) -> Result<[u8; 32], ProtocolError> {
+    use md5::{Digest, Md5};
+    let mut md5 = Md5::new();
+    md5.update(stamp);
+    md5.update(secret.as_bytes());
+    let mut hex = [0u8; 32];
+    crate::sasl::hex_lower(&md5.finalize(), &mut hex);
+    Ok(hex)
+}
+
+/// Without feature `md5` APOP is not linked.
+#[cfg(not(feature = "md5"))]
+fn apop_digest(_stamp: &[u8], _secret: &str) -> Result<[u8; 32], ProtocolError> {
+    Err(ProtocolError::NotSupported(
+        "APOP: enable the `md5` feature",
+    ))
 }

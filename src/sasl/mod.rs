@@ -9,8 +9,6 @@ pub mod base64;
 
 use crate::error::ProtocolError;
 use crate::wire::TxCursor;
-use hmac::{Hmac, Mac};
-use md5::Md5;
 
 /// A SASL mechanism this crate can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +86,12 @@ impl Mechanisms {
     }
 
     /// The strongest mechanism in the set for a password login
-    /// (CRAM-MD5, then PLAIN, then LOGIN); XOAUTH2 needs a token, so it is
-    /// never chosen here.
+    /// (CRAM-MD5 with feature `md5`, then PLAIN, then LOGIN); XOAUTH2 needs
+    /// a token, so it is never chosen here.
     pub fn best_for_password(self) -> Option<Mechanism> {
         [Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
             .into_iter()
+            .filter(|m| cfg!(feature = "md5") || *m != Mechanism::CramMd5)
             .find(|m| self.contains(*m))
     }
 }
@@ -214,12 +213,7 @@ impl<'a> SaslClient<'a> {
             (Mechanism::Login, 0) => enc.push(self.creds.user.as_bytes()),
             (Mechanism::Login, 1) => enc.push(self.creds.secret.as_bytes()),
             (Mechanism::CramMd5, 0) => {
-                let mut mac = <Hmac<Md5> as Mac>::new_from_slice(self.creds.secret.as_bytes())
-                    .map_err(|_| ProtocolError::InvalidArgument("CRAM-MD5 key"))?;
-                decode_into(challenge_b64, &mut |bytes| mac.update(bytes))?;
-                let digest = mac.finalize().into_bytes();
-                let mut hex = [0u8; 32];
-                hex_lower(&digest, &mut hex);
+                let hex = cram_md5_digest(self.creds.secret.as_bytes(), challenge_b64)?;
                 enc.push(self.creds.user.as_bytes());
                 enc.push(b" ");
                 enc.push(&hex);
@@ -258,6 +252,7 @@ pub fn encode_cancel_line(out: &mut [u8]) -> Result<usize, ProtocolError> {
 }
 
 /// Writes `bytes` as lower-case hex into `out` (two bytes per input byte).
+#[cfg(feature = "md5")]
 pub(crate) fn hex_lower(bytes: &[u8], out: &mut [u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for (b, pair) in bytes.iter().zip(out.chunks_mut(2)) {
@@ -270,6 +265,7 @@ pub(crate) fn hex_lower(bytes: &[u8], out: &mut [u8]) {
 
 /// Decodes base64 in 4-character groups, handing each decoded group to
 /// `sink`, so a challenge of any length needs no buffer.
+#[cfg(any(feature = "md5", test))]
 fn decode_into(input: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), ProtocolError> {
     let input = input.trim_ascii();
     let malformed = ProtocolError::Malformed {
@@ -328,6 +324,28 @@ impl<'c, 'b> Base64Writer<'c, 'b> {
             self.flush_group();
         }
     }
+}
+
+/// The CRAM-MD5 response's digest: HMAC-MD5 of the decoded challenge keyed
+/// with the secret, in lower-case hex (RFC 2195).
+#[cfg(feature = "md5")]
+fn cram_md5_digest(secret: &[u8], challenge_b64: &[u8]) -> Result<[u8; 32], ProtocolError> {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<md5::Md5> as Mac>::new_from_slice(secret)
+        .map_err(|_| ProtocolError::InvalidArgument("CRAM-MD5 key"))?;
+    decode_into(challenge_b64, &mut |bytes| mac.update(bytes))?;
+    let digest = mac.finalize().into_bytes();
+    let mut hex = [0u8; 32];
+    hex_lower(&digest, &mut hex);
+    Ok(hex)
+}
+
+/// Without feature `md5` CRAM-MD5 is not linked.
+#[cfg(not(feature = "md5"))]
+fn cram_md5_digest(_secret: &[u8], _challenge_b64: &[u8]) -> Result<[u8; 32], ProtocolError> {
+    Err(ProtocolError::NotSupported(
+        "CRAM-MD5: enable the `md5` feature",
+    ))
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ macro_rules! pop3_calls {
                     // PLAIN, LOGIN and CRAM-MD5 are refused by the script.
                     Err(e) if e.is_recoverable() => {
                         r.refused += 1;
-                        r.mix(e.refusal().map_or(0, |x| x.text().len() as u64));
+                        r.mix(e.refusal().map_or(0, |_| c.last_refusal().text().len() as u64));
                     }
                     Err(e) => {
                         r.note::<()>("authenticate", Err(e));

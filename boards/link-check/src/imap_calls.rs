@@ -226,7 +226,7 @@ macro_rules! imap_calls {
                     // PLAIN, LOGIN and CRAM-MD5 are refused by the script.
                     Err(e) if e.is_recoverable() => {
                         r.refused += 1;
-                        r.mix(e.refusal().map_or(0, |x| x.text().len() as u64));
+                        r.mix(e.refusal().map_or(0, |_| c.last_refusal().text().len() as u64));
                     }
                     Err(e) => {
                         r.note::<()>("imap authenticate", Err(e));
