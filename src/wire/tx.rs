@@ -35,15 +35,12 @@ impl<'a> TxCursor<'a> {
 
     /// Appends a decimal number.
     pub fn put_u32(&mut self, n: u32) -> &mut Self {
-        self.put_u64(u64::from(n))
-    }
-
-    /// Appends a decimal `u64`.
-    pub fn put_u64(&mut self, n: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
+        // 32-bit arithmetic only: a 32-bit core has no u64 division, and
+        // every number a command carries (message numbers, UIDs, lengths
+        // of arguments) fits.
+        let mut digits = [0u8; 10];
         let mut start = digits.len();
         let mut v = n;
-        // Fill from the right; 20 digits hold every u64.
         for slot in digits.iter_mut().rev() {
             *slot = b'0' + (v % 10) as u8;
             start -= 1;
@@ -53,6 +50,25 @@ impl<'a> TxCursor<'a> {
             }
         }
         self.put(digits.get(start..).unwrap_or(&[]))
+    }
+
+    /// Appends a decimal `u64` (as [`Self::put_u32`] when it fits).
+    pub fn put_u64(&mut self, n: u64) -> &mut Self {
+        match u32::try_from(n) {
+            Ok(small) => self.put_u32(small),
+            Err(_) => {
+                // Above u32::MAX: the top digits, then nine digits below.
+                let (high, low) = (n / 1_000_000_000, (n % 1_000_000_000) as u32);
+                self.put_u64(high);
+                let mut nine = [b'0'; 9];
+                let mut v = low;
+                for slot in nine.iter_mut().rev() {
+                    *slot = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+                self.put(&nine)
+            }
+        }
     }
 
     /// The free tail of the buffer, for an encoder that writes in place;
@@ -104,6 +120,28 @@ impl<'a> TxCursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_every_width_of_number() {
+        for n in [
+            0u64,
+            9,
+            10,
+            4_294_967_295,
+            4_294_967_296,
+            1_000_000_000_000,
+            1_000_000_000_007,
+            u64::MAX,
+        ] {
+            let mut mem = [0u8; 24];
+            let mut c = TxCursor::new(&mut mem);
+            c.put_u64(n);
+            let len = c.finish().unwrap();
+            let mut want = heapless::String::<24>::new();
+            core::fmt::Write::write_fmt(&mut want, format_args!("{n}")).unwrap();
+            assert_eq!(core::str::from_utf8(&mem[..len]).unwrap(), want.as_str());
+        }
+    }
 
     #[test]
     fn writes_numbers_and_reports_overflow() {
