@@ -9,7 +9,9 @@ use embedded_mail::imap::{asynch, Client};
 use embedded_mail::{Error, RefusalKind};
 use script::{block_on, Script, Turn};
 
-const GREETING: &str = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
+/// A plain IMAP4rev1 server (Courier-like): no LITERAL+, no AUTH=PLAIN, so
+/// a password with 8-bit bytes must go in a synchronizing literal.
+const GREETING: &str = "* OK [CAPABILITY IMAP4rev1] ready\r\n";
 
 fn t(client: &[u8], server: &str) -> Turn {
     Turn {
@@ -203,6 +205,90 @@ fn a_synchronizing_literal_is_never_pipelined() {
     ));
     assert!(s.literal_pauses().is_empty());
     assert_eq!(s.in_flight(), 1);
+}
+
+/// With AUTH=PLAIN offered, a password that would need a synchronizing
+/// literal goes as AUTHENTICATE PLAIN instead: one write, one round trip
+/// with SASL-IR (two without), any byte carried by base64.
+#[test]
+fn auth_plain_is_preferred_to_a_synchronizing_literal() {
+    let mut raw = b"\0fred\0".to_vec();
+    raw.extend_from_slice(PASSWORD.as_bytes());
+    let b64 = base64(&raw);
+    for sasl_ir in [true, false] {
+        let caps = if sasl_ir {
+            "AUTH=PLAIN SASL-IR"
+        } else {
+            "AUTH=PLAIN"
+        };
+        let greeting = format!("* OK [CAPABILITY IMAP4rev1 {caps}] hi\r\n");
+        let script = || {
+            let mut v = vec![t(b"", &greeting)];
+            if sasl_ir {
+                v.push(t(
+                    format!("A0001 AUTHENTICATE PLAIN {b64}\r\n").as_bytes(),
+                    "A0001 OK [CAPABILITY IMAP4rev1] in\r\n",
+                ));
+            } else {
+                v.push(t(b"A0001 AUTHENTICATE PLAIN\r\n", "+ \r\n"));
+                v.push(t(
+                    format!("{b64}\r\n").as_bytes(),
+                    "A0001 OK [CAPABILITY IMAP4rev1] in\r\n",
+                ));
+            }
+            v
+        };
+        every_split(script, |s| {
+            let (mut rx, mut tx) = ([0u8; 64], [0u8; 128]);
+            let mut c = Client::connect(s, &mut rx, &mut tx).unwrap();
+            c.login("fred", PASSWORD).unwrap();
+            c.into_parts().transport
+        });
+    }
+}
+
+/// LOGINDISABLED with AUTH=PLAIN: login() authenticates instead of
+/// sending a LOGIN the server would refuse.
+#[test]
+fn logindisabled_uses_auth_plain() {
+    let script = || {
+        vec![
+            t(
+                b"",
+                "* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=PLAIN SASL-IR] hi\r\n",
+            ),
+            t(
+                format!("A0001 AUTHENTICATE PLAIN {}\r\n", base64(b"\0u\0p")).as_bytes(),
+                "A0001 OK [CAPABILITY IMAP4rev1] in\r\n",
+            ),
+        ]
+    };
+    every_split(script, |s| {
+        let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
+        let mut c = Client::connect(s, &mut rx, &mut tx).unwrap();
+        c.login("u", "p").unwrap();
+        c.into_parts().transport
+    });
+}
+
+/// Standard base64 with padding (RFC 4648), for the expected bytes.
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn logged_in(logout_answer: &str) -> Vec<Turn> {

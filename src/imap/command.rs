@@ -328,6 +328,15 @@ pub(crate) fn put_quoted(c: &mut TxCursor<'_>, s: &[u8]) {
     c.put(b"\"");
 }
 
+/// True when `put_astring` would send `s` as a synchronizing literal (a
+/// round trip of its own): a line break, or 8-bit bytes without
+/// UTF8=ACCEPT, on a server without LITERAL+ (or LITERAL- for its size).
+pub(crate) fn needs_sync_literal(s: &[u8], caps: &Capabilities) -> bool {
+    let eight_bit = s.iter().any(|&b| b >= 0x80);
+    let line_break = s.iter().any(|&b| b == b'\r' || b == b'\n');
+    (line_break || (eight_bit && !caps.utf8_enabled)) && !caps.non_sync_literal(s.len() as u64)
+}
+
 /// Writes a caller string (user name, password, ...) as an atom, a quoted
 /// string, or a literal (non-synchronizing with LITERAL+ / LITERAL-,
 /// else synchronizing: its pause is pushed to `pauses`).

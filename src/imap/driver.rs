@@ -185,7 +185,23 @@ where
 
     /// `LOGIN`, then `CAPABILITY` if the OK did not carry them.
     /// Over plain text the password is visible: prefer TLS.
+    ///
+    /// `AUTHENTICATE PLAIN` instead when the server offers it and LOGIN
+    /// would not do: the server advertises LOGINDISABLED, or a credential
+    /// would need a synchronizing literal (8-bit bytes without LITERAL+:
+    /// a round trip of its own, which some servers mishandle; base64 in
+    /// SASL carries any byte).
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), Error<T::Error>> {
+        let caps = *self.session.capabilities();
+        let awkward = |s: &str| crate::imap::command::needs_sync_literal(s.as_bytes(), &caps);
+        if caps.sasl.contains(Mechanism::Plain)
+            && (caps.login_disabled || awkward(user) || awkward(password))
+        {
+            let secret = password;
+            return self
+                .authenticate(Mechanism::Plain, Credentials { user, secret })
+                .await;
+        }
         let r = self.run(&Command::Login { user, password }, |_| {}).await;
         self.wipe_tx();
         r?;
