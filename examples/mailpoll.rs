@@ -237,7 +237,7 @@ where
         }
         c.login(&a.user, password)
             .map_err(|e| explain(a, Step::Login, &e))?;
-        let (summary, _) = poll::pop3(c, store, &mut state, policy, progress)
+        let summary = poll::pop3(&mut c, store, &mut state, policy, progress)
             .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
         Ok(summary)
     } else {
@@ -512,7 +512,7 @@ where
         .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
         c.login(&a.user, password)
             .map_err(|e| explain(a, Step::Login, &e))?;
-        let (summary, _) = poll::pop3(c, store, state, policy, progress)
+        let summary = poll::pop3(&mut c, store, state, policy, progress)
             .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
         Ok(summary)
     } else {

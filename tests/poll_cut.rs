@@ -65,9 +65,10 @@ fn pop3_poll_on(
                 c.capa().await.map_err(|e| e.to_string())?;
             }
             c.login("u", "p").await.map_err(|e| e.to_string())?;
-            let (_, s) = poll::asynch::pop3(c, &mut *store, &mut state, policy, |_| {})
+            let _summary = poll::asynch::pop3(&mut c, &mut *store, &mut state, policy, |_| {})
                 .await
                 .map_err(|e| e.to_string())?;
+            let s = c.into_parts().transport;
             Ok(s.traffic)
         })
     } else {
@@ -77,7 +78,9 @@ fn pop3_poll_on(
             c.capa().map_err(|e| e.to_string())?;
         }
         c.login("u", "p").map_err(|e| e.to_string())?;
-        let (_, s) = poll::pop3(c, store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;
+        let _summary =
+            poll::pop3(&mut c, store, &mut state, policy, |_| {}).map_err(|e| e.to_string())?;
+        let s = c.into_parts().transport;
         Ok(s.traffic)
     }
 }

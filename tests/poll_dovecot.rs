@@ -111,7 +111,7 @@ fn pop3_max_size_skips_big_and_delete_keeps_it() {
     c.capa().unwrap();
     c.login(user, &d.password).unwrap();
     let mut state: SyncState<32> = SyncState::new();
-    let (s, _) = poll::pop3(c, &mut store, &mut state, &policy, |_| {}).unwrap();
+    let s = poll::pop3(&mut c, &mut store, &mut state, &policy, |_| {}).unwrap();
     assert_eq!((s.stored, s.skipped, s.deleted), (6, 1, 6));
     // Only the 5 MiB message is left on the server.
     let left = d.inbox_messages(user);
@@ -128,8 +128,7 @@ fn pop3_poll(user: &str, store: &mut MaildirStore, policy: &Policy<'_>) -> poll:
     c.capa().unwrap();
     c.login(user, &d.password).unwrap();
     let mut state: SyncState<32> = SyncState::new();
-    let (s, _) = poll::pop3(c, store, &mut state, policy, |_| {}).unwrap();
-    s
+    poll::pop3(&mut c, store, &mut state, policy, |_| {}).unwrap()
 }
 
 /// UIDs in `user`'s INBOX, through a second IMAP connection.

@@ -129,7 +129,7 @@ fn poll_once(
             .unwrap();
         c.login("u", "p").await.unwrap();
         let mut state: SyncState<8> = SyncState::new();
-        let ok = poll::asynch::pop3(c, &mut store, &mut state, policy, |_| {})
+        let ok = poll::asynch::pop3(&mut c, &mut store, &mut state, policy, |_| {})
             .await
             .is_ok();
         let flash = store.into_inner();
@@ -273,7 +273,7 @@ fn flash_store_full_is_clear_and_deletes_nothing() {
         .unwrap();
         c.login("u", "p").await.unwrap();
         let mut state: SyncState<8> = SyncState::new();
-        let r = poll::asynch::pop3(c, &mut store, &mut state, &policy, |_| {})
+        let r = poll::asynch::pop3(&mut c, &mut store, &mut state, &policy, |_| {})
             .await
             .map(|_| ());
         let cap = store.capacity();

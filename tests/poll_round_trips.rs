@@ -110,7 +110,8 @@ fn pop3_round_trips(user: &str, n: usize, policy: &Policy<'_>) -> u32 {
     c.login(user, &d.password).unwrap();
     let mut store = Box::new(Mem::new());
     let mut state: SyncState<128> = SyncState::new();
-    let (s, t) = poll::pop3(c, &mut *store, &mut state, policy, |_| {}).unwrap();
+    let s = poll::pop3(&mut c, &mut *store, &mut state, policy, |_| {}).unwrap();
+    let t = c.into_parts().transport;
     assert_eq!(s.stored as usize, n);
     t.round_trips
 }

@@ -630,8 +630,13 @@ fn pop3_watch_polls_at_an_interval() {
             c.capa()?;
             c.login(user, &d.password)?;
             let mut state: SyncState<64> = SyncState::new();
-            let (s, _) =
-                embedded_mail::poll::pop3(c, &mut store, &mut state, &Policy::default(), |_| {})?;
+            let s = embedded_mail::poll::pop3(
+                &mut c,
+                &mut store,
+                &mut state,
+                &Policy::default(),
+                |_| {},
+            )?;
             Ok::<_, PollError<std::io::Error, std::io::ErrorKind>>(s)
         },
         |s| {

@@ -831,7 +831,8 @@ fn scale_pop3(
     };
     let mut c = pop3::Client::connect(t, &mut rx, &mut tx).unwrap();
     c.login(user, &e.password).unwrap();
-    let (summary, t) = poll::pop3(c, store, state, &Policy::default(), |_| {}).unwrap();
+    let summary = poll::pop3(&mut c, store, state, &Policy::default(), |_| {}).unwrap();
+    let t = c.into_parts().transport;
     PollRun {
         summary,
         sent: t.sent,
@@ -1016,7 +1017,7 @@ fn poll_pop3_via(port: u16, e: &Env, user: &str, policy: &Policy<'_>) -> u64 {
     let mut c = pop3::Client::connect(FromStd::new(connect(port)), &mut rx, &mut tx).unwrap();
     c.capa().unwrap();
     c.login(user, &e.password).unwrap();
-    let (s, _) = poll::pop3(c, &mut store, &mut *state, policy, |_| {}).unwrap();
+    let s = poll::pop3(&mut c, &mut store, &mut *state, policy, |_| {}).unwrap();
     s.bytes
 }
 
@@ -1162,7 +1163,7 @@ fn trace(e: &Env) {
     let logged_in = Instant::now();
     let (mut first_stored, mut last_stored, mut first_deleted, mut last_deleted) = (None, None, None, None);
     let delete = Policy { after_store: poll::AfterStore::Delete, ..Policy::default() };
-    let (s, _) = poll::pop3(c, &mut store, &mut *state, &delete, |p| match p {
+    let s = poll::pop3(&mut c, &mut store, &mut *state, &delete, |p| match p {
         poll::Progress::Stored { .. } => {
             first_stored.get_or_insert(Instant::now());
             last_stored = Some(Instant::now());

@@ -804,6 +804,13 @@ where
         }
         self.send(&Command::Idle).await?;
         let tag = self.session.last_tag();
+        self.idle_confirmed(tag).await
+    }
+
+    /// Reads to IDLE's continuation (the half of [`Self::idle_start`]
+    /// after the send). A read that timed out consumed nothing, so this
+    /// can be called again (the watch bounds it with its timer).
+    pub(crate) async fn idle_confirmed(&mut self, tag: u32) -> Result<(), Error<T::Error>> {
         loop {
             match self.next_raw().await? {
                 GenericEvent::Continue(_) => return Ok(()),

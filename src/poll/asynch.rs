@@ -10,25 +10,25 @@ use embedded_io_async::{Read, Write};
 /// Polls a POP3 maildrop: the async twin of [`crate::poll::pop3`].
 #[cfg(feature = "pop3")]
 pub async fn pop3<T, S, const N: usize>(
-    mut client: crate::pop3::asynch::Client<'_, T>,
+    client: &mut crate::pop3::asynch::Client<'_, T>,
     store: &mut S,
     state: &mut SyncState<N>,
     policy: &Policy<'_>,
     mut progress: impl FnMut(Progress),
-) -> Result<(Summary, T), PollError<T::Error, S::Error>>
+) -> Result<Summary, PollError<T::Error, S::Error>>
 where
     T: Read + Write,
     S: MessageStore,
 {
     let mut store = AsyncStore(store);
     let (summary, quit_sent) =
-        engine::pop3::run(&mut client, &mut store, state, policy, &mut progress).await?;
-    let transport = if quit_sent {
-        client.finish_quit().await?
+        engine::pop3::run(client, &mut store, state, policy, &mut progress).await?;
+    if quit_sent {
+        client.finish_quit().await?;
     } else {
-        client.quit().await?
-    };
-    Ok((summary, transport))
+        client.quit_in_place().await?;
+    }
+    Ok(summary)
 }
 
 /// Polls one IMAP mailbox: the async twin of [`crate::poll::imap`].

@@ -15,34 +15,37 @@ use embedded_io::{Read, Write};
 /// of up to [`super::BATCH`] new messages: the UIDL listing, one LIST for
 /// the sizes, the RETRs pipelined when the server offers PIPELINING. The
 /// sync state is saved after a batch's commits and before its DELEs. The
-/// poll ends with QUIT (which performs the deletions); the transport is
-/// handed back. On error the connection is left without QUIT, so the
-/// server deletes nothing of this session.
+/// poll ends with QUIT (which performs the deletions): the client is then
+/// closed; take the transport back with `client.into_parts()`. On error
+/// the connection is left without QUIT, so the server deletes nothing of
+/// this session, and `client.last_refusal()` holds the server's words if
+/// it refused something. Both polls borrow the client the same way
+/// ([`imap`] leaves the IMAP session selected for more work).
 ///
 /// A server that refuses UIDL is polled in delete mode only
 /// ([`super::AfterStore::Delete`]; otherwise [`PollError::NeedsUidl`]):
 /// see [the module docs](crate::poll).
 #[cfg(feature = "pop3")]
 pub fn pop3<T, S, const N: usize>(
-    mut client: crate::pop3::Client<'_, T>,
+    client: &mut crate::pop3::Client<'_, T>,
     store: &mut S,
     state: &mut SyncState<N>,
     policy: &Policy<'_>,
     mut progress: impl FnMut(Progress),
-) -> Result<(Summary, T), PollError<T::Error, S::Error>>
+) -> Result<Summary, PollError<T::Error, S::Error>>
 where
     T: Read + Write,
     S: MessageStore,
 {
     let mut store = SyncStore(store);
-    let run = engine::pop3::run(&mut client, &mut store, state, policy, &mut progress);
+    let run = engine::pop3::run(client, &mut store, state, policy, &mut progress);
     let (summary, quit_sent) = block_on(run)?;
-    let transport = if quit_sent {
-        client.finish_quit()?
+    if quit_sent {
+        client.finish_quit()?;
     } else {
-        client.quit()?
-    };
-    Ok((summary, transport))
+        client.quit_in_place()?;
+    }
+    Ok(summary)
 }
 
 /// Polls one IMAP mailbox: see [the module docs](crate::poll).

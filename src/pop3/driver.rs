@@ -444,18 +444,24 @@ where
     /// marked messages (UPDATE); only a `+OK` here means they are
     /// gone. Returns the transport, which the caller closes.
     pub async fn quit(mut self) -> Result<T, Error<T::Error>> {
-        self.send(&Command::Quit).await?;
-        self.finish_ok().await?;
+        self.quit_in_place().await?;
         Ok(self.link.into_parts().0)
+    }
+
+    /// [`Self::quit`] that keeps the client (closed afterwards), for the
+    /// poll, which borrows it.
+    #[allow(dead_code)]
+    pub(crate) async fn quit_in_place(&mut self) -> Result<(), Error<T::Error>> {
+        self.send(&Command::Quit).await?;
+        self.finish_ok().await
     }
 
     /// Reads the answer of a QUIT the poll sent pipelined behind its
     /// last commands (after every other answer): the QUIT half of
     /// [`Self::quit`].
     #[allow(dead_code)]
-    pub(crate) async fn finish_quit(mut self) -> Result<T, Error<T::Error>> {
-        self.finish_ok().await?;
-        Ok(self.link.into_parts().0)
+    pub(crate) async fn finish_quit(&mut self) -> Result<(), Error<T::Error>> {
+        self.finish_ok().await
     }
 
     /// Reads STAT's answer (STAT sent pipelined): the reading half

@@ -391,9 +391,9 @@ where
                 return close(socket, Err(())).await;
             }
             // The poll ends with QUIT (which performs any deletions).
-            match poll::asynch::pop3(client, store, state, policy, progress).await {
-                Ok((summary, stream)) => {
-                    let _ = stream.close().await;
+            match poll::asynch::pop3(&mut client, store, state, policy, progress).await {
+                Ok(summary) => {
+                    let _ = client.into_parts().transport.close().await;
                     Ok(summary)
                 }
                 Err(e) => {

@@ -176,11 +176,8 @@ pub mod blocking {
             return r.failed = Some("pop3 login");
         }
         let mut n = 0u32;
-        let res = poll::pop3(c, &mut store, &mut state, &pop3_policy(), |_| n += 1);
-        let res = res.map(|(s, t)| {
-            r.leftover += u32::from(!t.exhausted());
-            s
-        });
+        let res = poll::pop3(&mut c, &mut store, &mut state, &pop3_policy(), |_| n += 1);
+        r.leftover += u32::from(!c.into_parts().transport.exhausted());
         finish(r, "poll::pop3", res);
         r.progress = n;
         r.in_store = store.len() as u32;
@@ -262,11 +259,9 @@ pub mod asynch {
             return r.failed = Some("pop3 login");
         }
         let mut n = 0u32;
-        let res = poll::asynch::pop3(c, &mut store, &mut state, &pop3_policy(), |_| n += 1).await;
-        let res = res.map(|(s, t)| {
-            r.leftover += u32::from(!t.exhausted());
-            s
-        });
+        let res =
+            poll::asynch::pop3(&mut c, &mut store, &mut state, &pop3_policy(), |_| n += 1).await;
+        r.leftover += u32::from(!c.into_parts().transport.exhausted());
         finish(r, "poll::asynch::pop3", res);
         r.progress = n;
         r.in_store = count(&mut store).await;

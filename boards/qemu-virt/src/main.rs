@@ -391,8 +391,9 @@ fn run(net: &mut Net, rng: &mut Rng) -> Result<(Summary, Summary, Summary), &'st
         SERVER_NAME
     );
     c.login(USER, PASSWORD).map_err(at("POP3 login"))?;
-    let (pop3, tls_stream) = poll::pop3(c, &mut store, &mut state, &policy, progress("pop3"))
+    let pop3 = poll::pop3(&mut c, &mut store, &mut state, &policy, progress("pop3"))
         .map_err(at("POP3 poll"))?;
+    let tls_stream = c.into_parts().transport;
     match tls_stream.close() {
         Ok(tcp) => tcp.close(),
         Err((tcp, _)) => tcp.close(),

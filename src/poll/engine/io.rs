@@ -183,7 +183,10 @@ pub(crate) trait ImapIo {
     ) -> Result<crate::imap::QuotaInfo, Error<Self::Error>>;
     /// The server offers IDLE.
     fn idle_offered(&self) -> bool;
-    async fn idle_start(&mut self) -> Result<(), Error<Self::Error>>;
+    /// Sends IDLE; returns its tag for [`Self::idle_confirmed`].
+    async fn idle_submit(&mut self) -> Result<u32, Error<Self::Error>>;
+    /// Reads to IDLE's continuation; again after a timed-out read.
+    async fn idle_confirmed(&mut self, tag: u32) -> Result<(), Error<Self::Error>>;
     /// The next event while idling, as the watch hears it.
     async fn idle_next(&mut self) -> Result<crate::poll::watch::Heard, Error<Self::Error>>;
     /// Sends DONE; returns IDLE's tag for [`Self::complete`].
@@ -291,8 +294,14 @@ macro_rules! imap_io {
             fn idle_offered(&self) -> bool {
                 <$client>::capabilities(self).idle
             }
-            async fn idle_start(&mut self) -> Result<(), Error<T::Error>> {
-                <$client>::idle_start(self)$($await)*
+            async fn idle_submit(&mut self) -> Result<u32, Error<T::Error>> {
+                if !<$client>::capabilities(self).idle {
+                    return Err(Error::NotSupported("IDLE"));
+                }
+                <$client>::submit(self, &crate::imap::Command::Idle)$($await)*
+            }
+            async fn idle_confirmed(&mut self, tag: u32) -> Result<(), Error<T::Error>> {
+                <$client>::idle_confirmed(self, tag)$($await)*
             }
             async fn idle_next(&mut self) -> Result<crate::poll::watch::Heard, Error<T::Error>> {
                 let mut heard = crate::poll::watch::Heard::Other;

@@ -102,7 +102,22 @@ async fn idle<C: WatchIo, K: TimerIo>(
     plan: &mut Plan,
 ) -> Result<bool, Error<C::Error>> {
     let before = client.mailbox().exists;
-    client.idle_start().await?;
+    let tag = client.idle_submit().await?;
+    // IDLE's continuation by the answer bound: a link that went silent
+    // fails here too, not only while idling.
+    let until = plan.answer_by(timer.now_ms());
+    loop {
+        match select(client.idle_confirmed(tag), timer.sleep_until(until)).await {
+            Either::First(Ok(())) => break,
+            Either::First(Err(e)) if timed_out(&e) => {
+                if timer.now_ms() >= until {
+                    return Err(Error::TimedOut);
+                }
+            }
+            Either::First(Err(e)) => return Err(e),
+            Either::Second(()) => return Err(Error::TimedOut),
+        }
+    }
     plan.idling(timer.now_ms());
     // EXISTS that came with IDLE's continuation (mail delivered between
     // the poll and IDLE) was read by idle_start.
