@@ -2,6 +2,7 @@
 """Write the deterministic test Maildir used by the real-server tests.
 
 Usage: seed_mail.py MAILDIR [HOME_ROOT USER...]
+       seed_mail.py --demo-attachment FILENAME   (writes it to stdout)
 
 Creates MAILDIR (which must not exist yet) as a Dovecot Maildir++ tree:
 INBOX with the seven messages described in SEED_INBOX below, a handful of
@@ -13,6 +14,12 @@ With HOME_ROOT and USERs, every user also gets the same tree as
 HOME_ROOT/USER/Maildir: message files are hard links to MAILDIR's (Dovecot
 never rewrites a Maildir message file, it renames or unlinks it), all other
 files are real copies (Dovecot may append to dovecot-uidlist in place).
+User `demo` alone (scripts/demo, scripts/qemu-demo) also gets the messages
+of DEMO_EXTRA after those (UIDs 8..): a report with a PDF and a PNG
+attachment, for `mailpoll --extract`. The tests' users keep the seven
+(tests/common SEED_INBOX_LEN). `--demo-attachment report.pdf` (or
+chart.png) prints that attachment's bytes, so that scripts/demo can check
+what it extracted.
 
 Every byte is a pure function of this file: no clock, no randomness.
 Message files use bare LF line endings, which is how Dovecot keeps Maildir
@@ -27,8 +34,10 @@ import base64
 import hashlib
 import os
 import shutil
+import struct
 import sys
 import time
+import zlib
 
 INBOX_UIDVALIDITY = 1700000000
 # Base for the received dates (INTERNALDATE, from the file mtime) and the
@@ -170,6 +179,91 @@ def msg_archive(uid, n):
         ("Old mail number %d.\n" % n).encode()
 
 
+def demo_pdf():
+    """A small, valid one-page PDF (fixed bytes; xref offsets computed)."""
+    text = "Monthly report, device 17: 1 284 readings, battery 3.7 V, no faults."
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    stream = ("BT /F1 14 Tf 72 770 Td (%s) Tj ET" % text).encode()
+    objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def demo_png():
+    """A 32x8 RGB PNG (a bar chart), stored uncompressed (zlib level 0), so
+    the bytes do not depend on the zlib version."""
+    w, h = 32, 8
+    bars = [3, 5, 8, 6, 4, 7, 2, 5]
+    rows = b""
+    for y in range(h):
+        row = b"\x00"
+        for x in range(w):
+            on = (h - y) <= bars[x // 4] and x % 4 != 3
+            row += b"\x20\x60\xc0" if on else b"\xff\xff\xff"
+        rows += row
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+
+
+DEMO_ATTACHMENTS = {"report.pdf": demo_pdf, "chart.png": demo_png}
+
+
+def b64_lines(data):
+    b64 = base64.b64encode(data)
+    return b"\n".join(b64[i:i + 76] for i in range(0, len(b64), 76)) + b"\n"
+
+
+def msg_demo_report(uid):
+    """multipart/mixed: a text part, a PDF (RFC 2231 file name) and a PNG."""
+    boundary = "=_demo_report_boundary"
+    body = (
+        "This is a multi-part message in MIME format.\n"
+        "\n"
+        "--%(b)s\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "The monthly report is attached as a PDF, the chart as a PNG.=0A=\n"
+        "Gr=C3=BC=C3=9Fe, the gateway\n"
+        "\n"
+        "--%(b)s\n"
+        "Content-Type: application/pdf; name=\"report.pdf\"\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename*=UTF-8''report.pdf\n"
+        "\n" % {"b": boundary}
+    ).encode() + b64_lines(demo_pdf()) + (
+        "\n--%(b)s\n"
+        "Content-Type: image/png\n"
+        "Content-Transfer-Encoding: base64\n"
+        "Content-Disposition: inline; filename=\"chart.png\"\n"
+        "\n" % {"b": boundary}
+    ).encode() + b64_lines(demo_png()) + ("\n--%s--\n" % boundary).encode()
+    return headers(uid, "=?UTF-8?Q?Monatsbericht_M=C3=A4rz?= (PDF and PNG attached)",
+                   ['Content-Type: multipart/mixed; boundary="%s"' % boundary]) + body
+
+
+# Messages only user `demo` gets, after SEED_INBOX (generator, flags).
+DEMO_EXTRA = {"demo": [(msg_demo_report, None)]}
+
 # (generator, Maildir flags or None for new/, what it is for)
 SEED_INBOX = [
     (msg_tiny, "S", "tiny plain-text message"),
@@ -260,7 +354,40 @@ def copy_tree(template, dest):
                 shutil.copy2(src, dst)
 
 
+def add_messages(path, first_uid, messages):
+    """Appends messages (UIDs first_uid..) to a seeded folder's files and
+    its dovecot-uidlist (the user's own copy, not a link)."""
+    uidlist = os.path.join(path, "dovecot-uidlist")
+    with open(uidlist) as f:
+        lines = f.readlines()
+    entries = []
+    for uid, (data, flags) in enumerate(messages, start=first_uid):
+        ts = BASE_TIME + 60 * uid
+        vsize = len(data) + data.count(b"\n")
+        base = "%d.M%dP1.seed,S=%d,W=%d" % (ts, uid, len(data), vsize)
+        if flags is None:
+            fname = os.path.join(path, "new", base)
+        else:
+            fname = os.path.join(path, "cur", base + ":2," + flags)
+        with open(fname, "wb") as f:
+            f.write(data)
+        os.utime(fname, (ts, ts))
+        entries.append("%d :%s\n" % (uid, base))
+    head = lines[0].split()
+    head = [("N%d" % (first_uid + len(messages))) if w.startswith("N") else w for w in head]
+    with open(uidlist, "w") as f:
+        f.write(" ".join(head) + "\n")
+        f.writelines(lines[1:] + entries)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--demo-attachment":
+        gen = DEMO_ATTACHMENTS.get(sys.argv[2])
+        if gen is None:
+            sys.exit("seed_mail.py: no demo attachment %r (have: %s)"
+                     % (sys.argv[2], ", ".join(DEMO_ATTACHMENTS)))
+        sys.stdout.buffer.write(gen())
+        return
     if len(sys.argv) < 2 or len(sys.argv) == 3:
         sys.exit("usage: seed_mail.py MAILDIR [HOME_ROOT USER...]")
     root = sys.argv[1]
@@ -287,7 +414,13 @@ def main():
     if len(sys.argv) > 2:
         home_root = sys.argv[2]
         for user in sys.argv[3:]:
-            copy_tree(root, os.path.join(home_root, user, "Maildir"))
+            dest = os.path.join(home_root, user, "Maildir")
+            copy_tree(root, dest)
+            extra = DEMO_EXTRA.get(user)
+            if extra:
+                first = len(SEED_INBOX) + 1
+                add_messages(dest, first, [(gen(uid), flags)
+                                           for uid, (gen, flags) in enumerate(extra, start=first)])
 
 
 if __name__ == "__main__":

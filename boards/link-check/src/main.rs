@@ -10,9 +10,16 @@
 
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
-// `unsafe` only in the stack-painting build (src/stack.rs).
-#![cfg_attr(not(feature = "stack-paint"), forbid(unsafe_code))]
-#![cfg_attr(feature = "stack-paint", deny(unsafe_code))]
+// `unsafe` only in the stack-painting build (src/stack.rs) and the
+// instruction-count build (src/instr.rs).
+#![cfg_attr(
+    not(any(feature = "stack-paint", feature = "instr-count")),
+    forbid(unsafe_code)
+)]
+#![cfg_attr(
+    any(feature = "stack-paint", feature = "instr-count"),
+    deny(unsafe_code)
+)]
 // The `baseline` build and the one-client / one-protocol builds leave
 // parts unused.
 #![cfg_attr(
@@ -33,6 +40,10 @@ mod calls;
 mod executor;
 #[cfg(feature = "imap")]
 mod imap_calls;
+#[cfg(feature = "instr-count")]
+mod instr;
+#[cfg(all(feature = "mime", not(feature = "baseline")))]
+mod mime_calls;
 #[cfg(feature = "poll")]
 mod poll_calls;
 mod script;
@@ -194,7 +205,12 @@ mod firmware {
     fn main() -> ! {
         #[cfg(all(feature = "stack-paint", feature = "poll", target_arch = "arm"))]
         super::stack::run();
-        #[cfg(not(all(feature = "stack-paint", feature = "poll", target_arch = "arm")))]
+        #[cfg(all(feature = "instr-count", target_arch = "riscv32"))]
+        super::instr::run();
+        #[cfg(not(any(
+            all(feature = "stack-paint", feature = "poll", target_arch = "arm"),
+            all(feature = "instr-count", target_arch = "riscv32")
+        )))]
         run()
     }
 
@@ -210,6 +226,8 @@ mod firmware {
             }
             #[cfg(feature = "poll")]
             core::hint::black_box(super::exercise_poll());
+            #[cfg(all(feature = "mime", not(feature = "baseline")))]
+            core::hint::black_box(super::mime_calls::run());
             #[cfg(all(feature = "tls", not(feature = "baseline")))]
             core::hint::black_box(super::tls_calls::run());
         }
