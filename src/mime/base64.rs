@@ -9,8 +9,10 @@
 //! padding is forgiven); a single left-over sextet cannot hold a byte and
 //! is a defect.
 
-/// Decoded bytes are handed on in pieces of at most this size.
-const OUT: usize = 192;
+/// Decoded bytes are handed on in pieces of at most this size: a line of
+/// base64 (76 characters, 57 bytes) fits, and the buffer, zeroed at each
+/// call, stays small.
+const OUT: usize = 96;
 
 /// The streaming decoder: 8 bytes of state.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,17 +24,38 @@ pub(crate) struct Base64 {
     pub(crate) defect: bool,
 }
 
-fn sextet(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
-}
+/// [`CLASS`] entries that are not sextets.
+const SKIP: u8 = 64;
+const PAD: u8 = 65;
+const STRAY: u8 = 66;
+
+/// Each byte's sextet, or what else it is: one load per character instead
+/// of a chain of range tests.
+// Indexing here runs at compile time: out of bounds would fail the build,
+// never the firmware.
+#[allow(clippy::indexing_slicing)]
+const CLASS: [u8; 256] = {
+    let mut t = [STRAY; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'=' as usize] = PAD;
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t
+};
 
 impl Base64 {
     /// Decodes `input`, handing the bytes to `out` in pieces.
@@ -43,33 +66,37 @@ impl Base64 {
     ) -> Result<(), E> {
         let mut buf = [0u8; OUT];
         let mut n = 0;
+        // The quantum in locals: the loop touches no memory but the input
+        // and `buf`.
+        let (mut acc, mut sextets) = (self.acc, self.sextets);
         for &c in input {
-            match sextet(c) {
-                Some(v) => {
-                    self.acc = (self.acc << 6) | v;
-                    self.sextets += 1;
-                    if self.sextets == 4 {
-                        let [_, a, b, c] = self.acc.to_be_bytes();
-                        if let Some(dst) = buf.get_mut(n..n + 3) {
-                            dst.copy_from_slice(&[a, b, c]);
-                            n += 3;
-                        }
-                        self.acc = 0;
-                        self.sextets = 0;
+            let v = CLASS.get(usize::from(c)).copied().unwrap_or(STRAY);
+            if v < 64 {
+                acc = (acc << 6) | u32::from(v);
+                sextets += 1;
+                if sextets == 4 {
+                    let [_, a, b, c] = acc.to_be_bytes();
+                    if let Some(dst) = buf.get_mut(n..n + 3) {
+                        dst.copy_from_slice(&[a, b, c]);
+                        n += 3;
                     }
+                    acc = 0;
+                    sextets = 0;
                 }
-                None if c == b'=' => n += self.flush_into(buf.get_mut(n..).unwrap_or(&mut [])),
-                None => {
-                    if !matches!(c, b'\r' | b'\n' | b' ' | b'\t') {
-                        self.defect = true;
-                    }
-                }
+            } else if v == PAD {
+                (self.acc, self.sextets) = (acc, sextets);
+                n += self.flush_into(buf.get_mut(n..).unwrap_or(&mut []));
+                (acc, sextets) = (0, 0);
+            } else if v == STRAY {
+                self.defect = true;
             }
             if n + 3 > OUT {
+                (self.acc, self.sextets) = (acc, sextets);
                 out(buf.get(..n).unwrap_or(&[]))?;
                 n = 0;
             }
         }
+        (self.acc, self.sextets) = (acc, sextets);
         if n > 0 {
             out(buf.get(..n).unwrap_or(&[]))?;
         }
