@@ -1,0 +1,813 @@
+//! Storing selected MIME parts instead of (or beside) the raw message
+//! (feature `mime`): [`PartStore`] wraps a [`MessageStore`], walks every
+//! message the poll streams through it with the [`Walker`], and stores
+//! only the leaf parts a caller-side predicate selects, decoded, each
+//! preceded by a fixed-layout header record. [`parts`] reads a stored blob
+//! back without allocation.
+//!
+//! ```
+//! use embedded_mail::store::{memory::MemoryStore, parts, parts::PartStore, MessageStore};
+//!
+//! let msg = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+//! Content-Type: text/plain\r\n\r\nhi\r\n--b\r\n\
+//! Content-Type: application/pdf; name=a.pdf\r\n\
+//! Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+//! let (mut pdfs, mut raw) = (MemoryStore::<4096, 4>::new(), MemoryStore::<4096, 4>::new());
+//! let mut line = [0u8; 256];
+//! let mut store: PartStore<'_, _, _, _> =
+//!     PartStore::new(&mut line, &mut pdfs, &mut raw, |p| p.is("application/pdf"));
+//! // What the poll does with every message:
+//! store.begin(7, msg.len() as u64).unwrap();
+//! store.write(msg).unwrap();
+//! store.commit().unwrap();
+//! drop(store);
+//! let (_, blob) = pdfs.messages().next().unwrap();
+//! let part = parts::parts(blob).next().unwrap().unwrap();
+//! assert_eq!(part.head.media_type(), b"application/pdf");
+//! assert_eq!(part.head.filename(), b"a.pdf");
+//! let mut out = [0u8; 16];
+//! assert_eq!(part.body.copy_to(&mut out), Some(5));
+//! assert_eq!(&out[..5], b"%PDF-");
+//! assert!(raw.is_empty()); // a part was selected: the raw message is not kept
+//! ```
+//!
+//! # Commit and delete
+//!
+//! The wrapper's `commit` is the inner stores' commit: the poll deletes a
+//! message on the server only after it returned `Ok` (and the state was
+//! saved), exactly as with a plain store. `abort` (a cut connection, a
+//! store error) aborts the inner stores: nothing of the message is left.
+//!
+//! # The raw message
+//!
+//! [`PartStore::new`] takes a second store for raw messages. The raw
+//! message is streamed into it alongside the walk and committed when
+//!
+//! - no part was selected (the safe default: mail without a wanted part is
+//!   kept whole rather than lost; the parts store then gets nothing),
+//! - the walker found a [`Defects`] in the message (malformed MIME: the
+//!   parts are stored by the walker's best effort, *and* the raw message
+//!   is kept, so nothing is dropped silently),
+//! - or always, with [`PartStore::beside`].
+//!
+//! Otherwise its entry is aborted. The raw store is committed first, then
+//! the parts store: if the second commit fails the message is already
+//! kept whole, and [`MessageStore::contains`] (true when either store
+//! holds the key) keeps the poll from storing it twice.
+//!
+//! [`PartStore::parts_only`] has no raw store. A message with no selected
+//! part is then stored as a blob holding only the end record (its
+//! [`MessageEnd::parts`] is 0), and the poll deletes it as any stored
+//! message under a deleting policy: the caller's explicit choice.
+//!
+//! The sync state goes to the parts store. `size_hint` is passed to both
+//! stores as it is (the raw size: decoded parts are usually smaller, but
+//! a short 7bit part can come out up to [`HEAD_LEN`] + 18 bytes larger).
+//!
+//! # Blob layout
+//!
+//! A stored blob is a sequence of records, all integers little-endian,
+//! streamable forward (the store is append-only, so a part's length comes
+//! after its bytes):
+//!
+//! | record | bytes | contents |
+//! |---|---|---|
+//! | part head | [`HEAD_LEN`] (220) | `H`, part index u16, depth u8, disposition u8 (0 none, 1 inline, 2 attachment, 3 other), transfer encoding u8 (0 identity, 1 base64, 2 quoted-printable), header defects u16, then four length-prefixed zero-padded fields: media type (1 + 64), charset (1 + 24), file name (1 + 96), file name charset (1 + 24) |
+//! | data | 3 + n | `D`, n u16 (1 ..= 65535), n decoded bytes |
+//! | part end | 11 | `E`, decoded length u64, part defects u16 |
+//! | message end | 7 | `M`, version 1, flags u8 ([`MessageEnd::RAW_KEPT`]), stored part count u16, message defects u16 |
+//!
+//! Each selected part is a head, its data records (one per decoded piece
+//! of the walker, at most 192 bytes: 1.6 % overhead), and a part end; the
+//! blob ends with one message end record. Firmware that streams a blob
+//! from flash can follow the same layout forward with a few bytes of
+//! state; [`parts`] does it over a slice.
+
+use core::convert::Infallible;
+
+use super::{MessageKey, MessageStore, StateBlob, StoreError};
+use crate::mime::{
+    Defects, Disposition, Encoding, Event, Part, Walker, CHARSET_LEN, FILENAME_LEN,
+    MEDIA_TYPE_LEN,
+};
+
+/// Bytes of a part head record.
+pub const HEAD_LEN: usize = 8 + (1 + MEDIA_TYPE_LEN) + 2 * (1 + CHARSET_LEN) + (1 + FILENAME_LEN);
+/// Bytes of a part end record.
+pub const PART_END_LEN: usize = 11;
+/// Bytes of the message end record.
+pub const MESSAGE_END_LEN: usize = 7;
+
+const TAG_HEAD: u8 = b'H';
+const TAG_DATA: u8 = b'D';
+const TAG_PART_END: u8 = b'E';
+const TAG_END: u8 = b'M';
+const VERSION: u8 = 1;
+
+// Offsets of the head's text fields (each a length byte, then the bytes).
+const AT_TYPE: usize = 8;
+const AT_CHARSET: usize = AT_TYPE + 1 + MEDIA_TYPE_LEN;
+const AT_FILENAME: usize = AT_CHARSET + 1 + CHARSET_LEN;
+const AT_FILENAME_CHARSET: usize = AT_FILENAME + 1 + FILENAME_LEN;
+
+/// An error of one of the two stores a [`PartStore`] wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Either<P, R> {
+    /// The parts store failed.
+    Parts(P),
+    /// The raw store failed.
+    Raw(R),
+}
+
+fn map<E, F>(e: StoreError<E>, f: impl FnOnce(E) -> F) -> StoreError<F> {
+    match e {
+        StoreError::Full { needed, free } => StoreError::Full { needed, free },
+        StoreError::WrongState => StoreError::WrongState,
+        StoreError::StateTooLarge => StoreError::StateTooLarge,
+        StoreError::Io(e) => StoreError::Io(f(e)),
+    }
+}
+
+/// The error of a [`PartStore`] over parts store `S` and raw store `R`.
+pub type PartStoreError<S, R> =
+    StoreError<Either<<S as MessageStore>::Error, <R as MessageStore>::Error>>;
+
+/// The raw store of [`PartStore::parts_only`]: holds nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRaw;
+
+impl MessageStore for NoRaw {
+    type Error = Infallible;
+    fn begin(&mut self, _: MessageKey, _: u64) -> Result<(), StoreError<Infallible>> {
+        Ok(())
+    }
+    fn write(&mut self, _: &[u8]) -> Result<(), StoreError<Infallible>> {
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), StoreError<Infallible>> {
+        Ok(())
+    }
+    fn abort(&mut self) -> Result<(), StoreError<Infallible>> {
+        Ok(())
+    }
+    fn contains(&mut self, _: MessageKey) -> Result<bool, StoreError<Infallible>> {
+        Ok(false)
+    }
+    fn capacity(&self) -> u64 {
+        u64::MAX
+    }
+    fn free(&mut self) -> Result<u64, StoreError<Infallible>> {
+        Ok(u64::MAX)
+    }
+    fn save_state(&mut self, _: &dyn StateBlob) -> Result<(), StoreError<Infallible>> {
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut dyn StateBlob) -> Result<bool, StoreError<Infallible>> {
+        Ok(false)
+    }
+}
+
+/// What happens to the raw message (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum KeepRaw {
+    /// Never: there is no raw store ([`PartStore::parts_only`]).
+    Never,
+    /// When no part was selected or the MIME was malformed (the default).
+    WhenNeeded,
+    /// Always ([`PartStore::beside`]).
+    Always,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Pick {
+    open: bool,
+    active: bool,
+    parts: u16,
+    len: u64,
+}
+
+/// A [`MessageStore`] that stores the selected parts of each message,
+/// decoded, in `parts` and, when needed, the raw message in `raw`. See
+/// the [module docs](self).
+///
+/// Memory: a [`Walker`] (`DEPTH` levels, header fields cut at the length
+/// of the caller's `line` buffer) and the two stores; [`HEAD_LEN`] bytes
+/// of stack while a head record is written.
+pub struct PartStore<'b, S, R, F, const DEPTH: usize = 4> {
+    parts: S,
+    raw: R,
+    walker: Walker<'b, DEPTH>,
+    select: F,
+    keep: KeepRaw,
+    limit: u16,
+    pick: Pick,
+}
+
+impl<'b, S, R, F, const DEPTH: usize> PartStore<'b, S, R, F, DEPTH>
+where
+    S: MessageStore,
+    R: MessageStore,
+    F: FnMut(&Part) -> bool,
+{
+    /// Stores the leaf parts `select` accepts in `parts`; a message with
+    /// no selected part, or with malformed MIME, is kept whole in `raw`.
+    /// `line` is the walker's header line buffer (256 bytes is enough for
+    /// most mail; see [`Walker`]).
+    pub fn new(line: &'b mut [u8], parts: S, raw: R, select: F) -> Self {
+        PartStore {
+            parts,
+            raw,
+            walker: Walker::new(line),
+            select,
+            keep: KeepRaw::WhenNeeded,
+            limit: u16::MAX,
+            pick: Pick::default(),
+        }
+    }
+
+    /// Keeps every raw message in the raw store too, beside its parts.
+    pub fn beside(mut self) -> Self {
+        self.keep = KeepRaw::Always;
+        self
+    }
+
+    /// Stores at most `limit` parts of a message (the first ones selected).
+    pub fn limit(mut self, limit: u16) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// When the raw message is kept.
+    pub fn keep_raw(&self) -> KeepRaw {
+        self.keep
+    }
+
+    /// The parts store.
+    pub fn parts_store(&mut self) -> &mut S {
+        &mut self.parts
+    }
+
+    /// The raw store.
+    pub fn raw_store(&mut self) -> &mut R {
+        &mut self.raw
+    }
+
+    /// The two stores, `(parts, raw)`.
+    pub fn into_inner(self) -> (S, R) {
+        (self.parts, self.raw)
+    }
+}
+
+impl<'b, S, F, const DEPTH: usize> PartStore<'b, S, NoRaw, F, DEPTH>
+where
+    S: MessageStore,
+    F: FnMut(&Part) -> bool,
+{
+    /// Stores only the selected parts; a message with none is stored as
+    /// a blob with no part (only the end record), so a deleting poll
+    /// deletes it from the server. Choose this only when such mail may go.
+    pub fn parts_only(line: &'b mut [u8], parts: S, select: F) -> Self {
+        let mut s = Self::new(line, parts, NoRaw, select);
+        s.keep = KeepRaw::Never;
+        s
+    }
+}
+
+fn put_text(head: &mut [u8], at: usize, cap: usize, text: &[u8]) {
+    let n = text.len().min(cap);
+    if let Some(len) = head.get_mut(at) {
+        *len = n as u8;
+    }
+    if let (Some(dst), Some(src)) = (head.get_mut(at + 1..at + 1 + n), text.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+}
+
+fn head_record(p: &Part) -> [u8; HEAD_LEN] {
+    let mut h = [0u8; HEAD_LEN];
+    let d = p.defects.bits().to_le_bytes();
+    let i = p.index.to_le_bytes();
+    let disposition = match p.disposition {
+        Disposition::None => 0,
+        Disposition::Inline => 1,
+        Disposition::Attachment => 2,
+        Disposition::Other => 3,
+    };
+    let encoding = match p.encoding {
+        Encoding::Identity => 0,
+        Encoding::Base64 => 1,
+        Encoding::QuotedPrintable => 2,
+    };
+    if let Some(fixed) = h.get_mut(..8) {
+        fixed.copy_from_slice(&[TAG_HEAD, i[0], i[1], p.depth, disposition, encoding, d[0], d[1]]);
+    }
+    put_text(&mut h, AT_TYPE, MEDIA_TYPE_LEN, p.media_type.as_bytes());
+    put_text(&mut h, AT_CHARSET, CHARSET_LEN, p.charset.as_bytes());
+    put_text(&mut h, AT_FILENAME, FILENAME_LEN, p.filename.as_bytes());
+    put_text(
+        &mut h,
+        AT_FILENAME_CHARSET,
+        CHARSET_LEN,
+        p.filename_charset.as_bytes(),
+    );
+    h
+}
+
+/// Follows one walker event, writing the records it completes to `store`.
+fn on_event<S: MessageStore>(
+    store: &mut S,
+    pick: &mut Pick,
+    limit: u16,
+    select: &mut impl FnMut(&Part) -> bool,
+    e: Event<'_>,
+) -> Result<(), StoreError<S::Error>> {
+    match e {
+        Event::PartStart(p) if p.leaf && pick.parts < limit && select(p) => {
+            store.write(&head_record(p))?;
+            pick.active = true;
+            pick.len = 0;
+        }
+        Event::Body(mut b) if pick.active => {
+            pick.len += b.len() as u64;
+            while !b.is_empty() {
+                let n = b.len().min(usize::from(u16::MAX));
+                let (now, rest) = b.split_at(n);
+                let l = (n as u16).to_le_bytes();
+                store.write(&[TAG_DATA, l[0], l[1]])?;
+                store.write(now)?;
+                b = rest;
+            }
+        }
+        Event::PartEnd(p) if pick.active => {
+            let l = pick.len.to_le_bytes();
+            let d = p.defects.bits().to_le_bytes();
+            store.write(&[
+                TAG_PART_END,
+                l[0],
+                l[1],
+                l[2],
+                l[3],
+                l[4],
+                l[5],
+                l[6],
+                l[7],
+                d[0],
+                d[1],
+            ])?;
+            pick.active = false;
+            pick.parts = pick.parts.saturating_add(1);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl<S, R, F, const DEPTH: usize> PartStore<'_, S, R, F, DEPTH>
+where
+    S: MessageStore,
+    R: MessageStore,
+    F: FnMut(&Part) -> bool,
+{
+    fn reset(&mut self) {
+        self.walker.reset();
+        self.pick = Pick::default();
+    }
+
+    fn abort_both(&mut self) -> Result<(), PartStoreError<S, R>> {
+        self.reset();
+        let raw = self.raw.abort().map_err(|e| map(e, Either::Raw));
+        self.parts.abort().map_err(|e| map(e, Either::Parts))?;
+        raw
+    }
+}
+
+impl<S, R, F, const DEPTH: usize> MessageStore for PartStore<'_, S, R, F, DEPTH>
+where
+    S: MessageStore,
+    R: MessageStore,
+    F: FnMut(&Part) -> bool,
+{
+    type Error = Either<S::Error, R::Error>;
+
+    fn begin(&mut self, key: MessageKey, size_hint: u64) -> Result<(), StoreError<Self::Error>> {
+        if self.pick.open {
+            return Err(StoreError::WrongState);
+        }
+        self.raw
+            .begin(key, size_hint)
+            .map_err(|e| map(e, Either::Raw))?;
+        if let Err(e) = self.parts.begin(key, size_hint) {
+            let _ = self.raw.abort();
+            return Err(map(e, Either::Parts));
+        }
+        self.reset();
+        self.pick.open = true;
+        Ok(())
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>> {
+        if !self.pick.open {
+            return Err(StoreError::WrongState);
+        }
+        self.raw.write(chunk).map_err(|e| map(e, Either::Raw))?;
+        let (parts, pick, limit, select) =
+            (&mut self.parts, &mut self.pick, self.limit, &mut self.select);
+        self.walker
+            .feed(chunk, &mut |e| on_event(parts, pick, limit, select, e))
+            .map_err(|e| map(e, Either::Parts))
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError<Self::Error>> {
+        if !self.pick.open {
+            return Err(StoreError::WrongState);
+        }
+        let (parts, pick, limit, select) =
+            (&mut self.parts, &mut self.pick, self.limit, &mut self.select);
+        let defects = self
+            .walker
+            .finish(&mut |e| on_event(parts, pick, limit, select, e))
+            .map_err(|e| map(e, Either::Parts))?;
+        let stored = self.pick.parts;
+        let keep_raw = match self.keep {
+            KeepRaw::Never => false,
+            KeepRaw::Always => true,
+            KeepRaw::WhenNeeded => stored == 0 || !defects.is_empty(),
+        };
+        self.pick.open = false;
+        self.walker.reset();
+        // Raw first: once it is committed the message is kept whole.
+        if keep_raw {
+            self.raw.commit().map_err(|e| map(e, Either::Raw))?;
+        } else {
+            self.raw.abort().map_err(|e| map(e, Either::Raw))?;
+        }
+        if stored == 0 && self.keep != KeepRaw::Never {
+            return self.parts.abort().map_err(|e| map(e, Either::Parts));
+        }
+        let n = stored.to_le_bytes();
+        let d = defects.bits().to_le_bytes();
+        let flags = if keep_raw { MessageEnd::RAW_KEPT } else { 0 };
+        self.parts
+            .write(&[TAG_END, VERSION, flags, n[0], n[1], d[0], d[1]])
+            .map_err(|e| map(e, Either::Parts))?;
+        self.parts.commit().map_err(|e| map(e, Either::Parts))
+    }
+
+    fn abort(&mut self) -> Result<(), StoreError<Self::Error>> {
+        self.abort_both()
+    }
+
+    fn contains(&mut self, key: MessageKey) -> Result<bool, StoreError<Self::Error>> {
+        if self.parts.contains(key).map_err(|e| map(e, Either::Parts))? {
+            return Ok(true);
+        }
+        self.raw.contains(key).map_err(|e| map(e, Either::Raw))
+    }
+
+    fn capacity(&self) -> u64 {
+        self.parts.capacity()
+    }
+
+    fn free(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        let p = self.parts.free().map_err(|e| map(e, Either::Parts))?;
+        let r = self.raw.free().map_err(|e| map(e, Either::Raw))?;
+        Ok(p.min(r))
+    }
+
+    fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>> {
+        // Completes the raw store's deferred durability (the Maildir
+        // store's directory sync) before the state that lets the poll
+        // delete.
+        self.raw
+            .save_state(&Nothing)
+            .map_err(|e| map(e, Either::Raw))?;
+        self.parts
+            .save_state(state)
+            .map_err(|e| map(e, Either::Parts))
+    }
+
+    fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
+        self.parts
+            .load_state(state)
+            .map_err(|e| map(e, Either::Parts))
+    }
+}
+
+/// The empty state saved in the raw store.
+struct Nothing;
+
+impl StateBlob for Nothing {
+    fn encode(&self, _: &mut [u8]) -> Option<usize> {
+        Some(0)
+    }
+    fn decode(&mut self, _: &[u8]) -> bool {
+        true
+    }
+}
+
+// ---- reading back ----
+
+/// What is wrong with a stored blob ([`parts`], [`message_end`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FormatError {
+    /// The blob ends inside a record that starts at byte `at`.
+    Truncated {
+        /// Offset of the record.
+        at: usize,
+    },
+    /// Byte `at` should start a record but is `tag`.
+    UnknownRecord {
+        /// Offset of the byte.
+        at: usize,
+        /// The byte found.
+        tag: u8,
+    },
+    /// A part's data records add up to `found` bytes, its end record says
+    /// `declared`.
+    LengthMismatch {
+        /// From the part end record.
+        declared: u64,
+        /// Sum of the data records.
+        found: u64,
+    },
+    /// The message end record's version is not 1.
+    Version(u8),
+}
+
+impl core::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FormatError::Truncated { at } => write!(f, "part blob cut in the record at {at}"),
+            FormatError::UnknownRecord { at, tag } => {
+                write!(f, "part blob: byte {tag:#04x} at {at} starts no record")
+            }
+            FormatError::LengthMismatch { declared, found } => write!(
+                f,
+                "part blob: part declares {declared} bytes, its data holds {found}"
+            ),
+            FormatError::Version(v) => write!(f, "part blob version {v}, expected 1"),
+        }
+    }
+}
+
+impl core::error::Error for FormatError {}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    let mut a = [0u8; 2];
+    if let Some(s) = b.get(at..at + 2) {
+        a.copy_from_slice(s);
+    }
+    u16::from_le_bytes(a)
+}
+
+/// A part's head record, borrowed from the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head<'a>(&'a [u8]);
+
+impl<'a> Head<'a> {
+    fn text(&self, at: usize, cap: usize) -> &'a [u8] {
+        let n = usize::from(self.0.get(at).copied().unwrap_or(0)).min(cap);
+        self.0.get(at + 1..at + 1 + n).unwrap_or(&[])
+    }
+    /// The part's position in the message's walk order ([`Part::index`]).
+    pub fn index(&self) -> u16 {
+        u16_at(self.0, 1)
+    }
+    /// The part's nesting depth ([`Part::depth`]).
+    pub fn depth(&self) -> u8 {
+        self.0.get(3).copied().unwrap_or(0)
+    }
+    /// The Content-Disposition.
+    pub fn disposition(&self) -> Disposition {
+        match self.0.get(4) {
+            Some(1) => Disposition::Inline,
+            Some(2) => Disposition::Attachment,
+            Some(3) => Disposition::Other,
+            _ => Disposition::None,
+        }
+    }
+    /// The transfer encoding the part came in (its bytes here are decoded).
+    pub fn encoding(&self) -> Encoding {
+        match self.0.get(5) {
+            Some(1) => Encoding::Base64,
+            Some(2) => Encoding::QuotedPrintable,
+            _ => Encoding::Identity,
+        }
+    }
+    /// Defects of the part's headers.
+    pub fn defects(&self) -> Defects {
+        defects_from(u16_at(self.0, 6))
+    }
+    /// `type/subtype`, lowercased (at most [`MEDIA_TYPE_LEN`] bytes).
+    pub fn media_type(&self) -> &'a [u8] {
+        self.text(AT_TYPE, MEDIA_TYPE_LEN)
+    }
+    /// The `charset` parameter, lowercased (empty when absent).
+    pub fn charset(&self) -> &'a [u8] {
+        self.text(AT_CHARSET, CHARSET_LEN)
+    }
+    /// The file name, decoded (see [`Part::filename`]); empty when absent.
+    pub fn filename(&self) -> &'a [u8] {
+        self.text(AT_FILENAME, FILENAME_LEN)
+    }
+    /// The file name's charset when not UTF-8 ([`Part::filename_charset`]).
+    pub fn filename_charset(&self) -> &'a [u8] {
+        self.text(AT_FILENAME_CHARSET, CHARSET_LEN)
+    }
+}
+
+/// A part's decoded bytes: the data records between its head and end,
+/// iterated as slices of the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Body<'a> {
+    records: &'a [u8],
+    len: u64,
+}
+
+impl<'a> Body<'a> {
+    /// Decoded length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+    /// True when the part is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Copies the bytes into `out`; `None` when `out` is shorter than
+    /// [`len`](Self::len).
+    pub fn copy_to(&self, out: &mut [u8]) -> Option<usize> {
+        let mut n = 0;
+        for piece in *self {
+            out.get_mut(n..n + piece.len())?.copy_from_slice(piece);
+            n += piece.len();
+        }
+        Some(n)
+    }
+}
+
+impl<'a> Iterator for Body<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let n = usize::from(u16_at(self.records, 1));
+        let piece = self.records.get(3..3 + n)?;
+        self.records = self.records.get(3 + n..).unwrap_or(&[]);
+        Some(piece)
+    }
+}
+
+/// One stored part: its head and its decoded bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredPart<'a> {
+    /// Content type, file name, charset, position.
+    pub head: Head<'a>,
+    /// The decoded bytes.
+    pub body: Body<'a>,
+    /// Defects of the part (headers and body).
+    pub defects: Defects,
+}
+
+/// The message end record of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MessageEnd {
+    /// Parts stored in the blob (0: none was selected).
+    pub parts: u16,
+    /// Defects of the whole message (malformed MIME), as
+    /// [`Defects::bits`].
+    pub defects: u16,
+    /// Flags: [`MessageEnd::RAW_KEPT`].
+    pub flags: u8,
+}
+
+impl MessageEnd {
+    /// The raw message was committed to the raw store too.
+    pub const RAW_KEPT: u8 = 1;
+}
+
+/// Reads the message end record at the end of `blob`.
+pub fn message_end(blob: &[u8]) -> Result<MessageEnd, FormatError> {
+    let at = blob.len().saturating_sub(MESSAGE_END_LEN);
+    let r = blob
+        .get(at..)
+        .filter(|r| r.len() == MESSAGE_END_LEN)
+        .ok_or(FormatError::Truncated { at })?;
+    match (r.first(), r.get(1)) {
+        (Some(&TAG_END), Some(&VERSION)) => Ok(MessageEnd {
+            flags: r.get(2).copied().unwrap_or(0),
+            parts: u16_at(r, 3),
+            defects: u16_at(r, 5),
+        }),
+        (Some(&TAG_END), Some(&v)) => Err(FormatError::Version(v)),
+        (t, _) => Err(FormatError::UnknownRecord {
+            at,
+            tag: t.copied().unwrap_or(0),
+        }),
+    }
+}
+
+/// The parts of a stored blob, in stored order, without allocation.
+/// Stops at the message end record; yields one error and stops if the
+/// blob is malformed.
+pub fn parts(blob: &[u8]) -> Parts<'_> {
+    Parts { blob, at: 0 }
+}
+
+/// The iterator of [`parts`].
+#[derive(Debug, Clone)]
+pub struct Parts<'a> {
+    blob: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn part(&self) -> Result<(StoredPart<'a>, usize), FormatError> {
+        let start = self.at;
+        let head = self
+            .blob
+            .get(start..start + HEAD_LEN)
+            .ok_or(FormatError::Truncated { at: start })?;
+        let data = start + HEAD_LEN;
+        let mut at = data;
+        let mut found = 0u64;
+        loop {
+            match self.blob.get(at) {
+                Some(&TAG_DATA) => {
+                    let n = usize::from(u16_at(self.blob, at + 1));
+                    if self.blob.len() < at + 3 + n {
+                        return Err(FormatError::Truncated { at });
+                    }
+                    found += n as u64;
+                    at += 3 + n;
+                }
+                Some(&TAG_PART_END) => break,
+                Some(&tag) => return Err(FormatError::UnknownRecord { at, tag }),
+                None => return Err(FormatError::Truncated { at }),
+            }
+        }
+        let end = self
+            .blob
+            .get(at..at + PART_END_LEN)
+            .ok_or(FormatError::Truncated { at })?;
+        let mut l = [0u8; 8];
+        l.copy_from_slice(end.get(1..9).unwrap_or(&[0; 8]));
+        let declared = u64::from_le_bytes(l);
+        if declared != found {
+            return Err(FormatError::LengthMismatch { declared, found });
+        }
+        let defects = defects_from(u16_at(end, 9));
+        let part = StoredPart {
+            head: Head(head),
+            body: Body {
+                records: self.blob.get(data..at).unwrap_or(&[]),
+                len: found,
+            },
+            defects,
+        };
+        Ok((part, at + PART_END_LEN))
+    }
+}
+
+fn defects_from(bits: u16) -> Defects {
+    let mut d = Defects::NONE;
+    for flag in [
+        Defects::MISSING_FINAL_BOUNDARY,
+        Defects::BOUNDARY_NOT_FOUND,
+        Defects::BAD_BOUNDARY,
+        Defects::BAD_BASE64,
+        Defects::BAD_QUOTED_PRINTABLE,
+        Defects::HEADER_TOO_LONG,
+        Defects::TOO_DEEP,
+    ] {
+        if bits & flag.bits() != 0 {
+            d.insert(flag);
+        }
+    }
+    d
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = Result<StoredPart<'a>, FormatError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.blob.get(self.at) {
+            Some(&TAG_END) | None => None,
+            Some(&TAG_HEAD) => match self.part() {
+                Ok((p, next)) => {
+                    self.at = next;
+                    Some(Ok(p))
+                }
+                Err(e) => {
+                    self.at = self.blob.len();
+                    Some(Err(e))
+                }
+            },
+            Some(&tag) => {
+                let at = self.at;
+                self.at = self.blob.len();
+                Some(Err(FormatError::UnknownRecord { at, tag }))
+            }
+        }
+    }
+}
