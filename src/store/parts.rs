@@ -87,8 +87,7 @@ use core::convert::Infallible;
 
 use super::{MessageKey, MessageStore, StateBlob, StoreError};
 use crate::mime::{
-    Defects, Disposition, Encoding, Event, Part, Walker, CHARSET_LEN, FILENAME_LEN,
-    MEDIA_TYPE_LEN,
+    Defects, Disposition, Encoding, Event, Part, Walker, CHARSET_LEN, FILENAME_LEN, MEDIA_TYPE_LEN,
 };
 
 /// Bytes of a part head record.
@@ -301,7 +300,16 @@ fn head_record(p: &Part) -> [u8; HEAD_LEN] {
         Encoding::QuotedPrintable => 2,
     };
     if let Some(fixed) = h.get_mut(..8) {
-        fixed.copy_from_slice(&[TAG_HEAD, i[0], i[1], p.depth, disposition, encoding, d[0], d[1]]);
+        fixed.copy_from_slice(&[
+            TAG_HEAD,
+            i[0],
+            i[1],
+            p.depth,
+            disposition,
+            encoding,
+            d[0],
+            d[1],
+        ]);
     }
     put_text(&mut h, AT_TYPE, MEDIA_TYPE_LEN, p.media_type.as_bytes());
     put_text(&mut h, AT_CHARSET, CHARSET_LEN, p.charset.as_bytes());
@@ -412,8 +420,12 @@ where
             return Err(StoreError::WrongState);
         }
         self.raw.write(chunk).map_err(|e| map(e, Either::Raw))?;
-        let (parts, pick, limit, select) =
-            (&mut self.parts, &mut self.pick, self.limit, &mut self.select);
+        let (parts, pick, limit, select) = (
+            &mut self.parts,
+            &mut self.pick,
+            self.limit,
+            &mut self.select,
+        );
         self.walker
             .feed(chunk, &mut |e| on_event(parts, pick, limit, select, e))
             .map_err(|e| map(e, Either::Parts))
@@ -423,8 +435,12 @@ where
         if !self.pick.open {
             return Err(StoreError::WrongState);
         }
-        let (parts, pick, limit, select) =
-            (&mut self.parts, &mut self.pick, self.limit, &mut self.select);
+        let (parts, pick, limit, select) = (
+            &mut self.parts,
+            &mut self.pick,
+            self.limit,
+            &mut self.select,
+        );
         let defects = self
             .walker
             .finish(&mut |e| on_event(parts, pick, limit, select, e))
@@ -460,7 +476,11 @@ where
     }
 
     fn contains(&mut self, key: MessageKey) -> Result<bool, StoreError<Self::Error>> {
-        if self.parts.contains(key).map_err(|e| map(e, Either::Parts))? {
+        if self
+            .parts
+            .contains(key)
+            .map_err(|e| map(e, Either::Parts))?
+        {
             return Ok(true);
         }
         self.raw.contains(key).map_err(|e| map(e, Either::Raw))
