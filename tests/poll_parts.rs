@@ -279,7 +279,6 @@ fn parts_only_stores_an_empty_record_for_a_message_without_a_pdf() {
         ..Policy::default()
     };
     poll::pop3(&mut c, &mut store, &mut state, &policy, |_| {}).unwrap();
-    drop(store);
     let ends: Vec<MessageEnd> = pdfs
         .messages()
         .map(|(_, b)| parts::message_end(b).unwrap())
@@ -346,4 +345,98 @@ fn pop3_cut_at_every_byte() {
 #[test]
 fn imap_cut_at_every_byte() {
     every_cut(Proto::Imap);
+}
+
+/// A part read back: media type, file name, body.
+type Read = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// What `parts::parts` sees in a blob.
+fn by_slice(blob: &[u8]) -> Vec<Read> {
+    parts::parts(blob)
+        .map(|p| {
+            let p = p.unwrap();
+            let body: Vec<u8> = p.body.flat_map(|s| s.iter().copied()).collect();
+            assert_eq!(body.len() as u64, p.body.len());
+            (
+                p.head.media_type().to_vec(),
+                p.head.filename().to_vec(),
+                body,
+            )
+        })
+        .collect()
+}
+
+/// The same through the push `Reader`, fed in `piece`-byte chunks.
+fn by_reader(blob: &[u8], piece: usize) -> (Vec<Read>, MessageEnd) {
+    let mut out: Vec<Read> = Vec::new();
+    let mut end = None;
+    let mut reader = parts::Reader::new();
+    for chunk in blob.chunks(piece) {
+        reader
+            .feed(chunk, &mut |r| match r {
+                parts::Record::Part(h) => {
+                    out.push((h.media_type().to_vec(), h.filename().to_vec(), Vec::new()))
+                }
+                parts::Record::Body(b) => out.last_mut().unwrap().2.extend_from_slice(b),
+                parts::Record::PartEnd { len, .. } => {
+                    assert_eq!(len, out.last().unwrap().2.len() as u64)
+                }
+                parts::Record::End(e) => end = Some(e),
+            })
+            .unwrap();
+    }
+    reader.finish().unwrap();
+    (out, end.unwrap())
+}
+
+#[test]
+fn the_push_reader_reads_what_the_slice_reader_reads_at_every_piece_size() {
+    let all = corpus();
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    let mbox = mailbox(&bodies);
+    let (mut pdfs, mut raw) = (Box::new(Mem::new()), Box::new(Mem::new()));
+    // Every leaf part, so heads and data records of several parts follow
+    // each other.
+    let mut line = [0u8; 256];
+    let mut store: PartStore<'_, _, _, _> =
+        PartStore::new(&mut line, &mut *pdfs, &mut *raw, |_| true);
+    let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
+    let mut c = embedded_mail::pop3::Client::connect(
+        Server::new(mbox.clone(), Proto::Pop3, None),
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
+    c.login("u", "p").unwrap();
+    let mut state: SyncState<16> = SyncState::new();
+    poll::pop3(&mut c, &mut store, &mut state, &Policy::default(), |_| {}).unwrap();
+    let blobs: Vec<Vec<u8>> = pdfs.messages().map(|(_, b)| b.to_vec()).collect();
+    assert_eq!(blobs.len(), 4);
+    let first = by_slice(&blobs[0]);
+    let types: Vec<&[u8]> = first.iter().map(|p| p.0.as_slice()).collect();
+    assert_eq!(
+        types,
+        [&b"text/plain"[..], b"application/pdf", b"image/png"]
+    );
+    for blob in &blobs {
+        let want = by_slice(blob);
+        for piece in 1..=blob.len().min(400) {
+            let (got, end) = by_reader(blob, piece);
+            assert_eq!(got, want, "piece {piece}");
+            assert_eq!(usize::from(end.parts), want.len());
+        }
+        // Cut anywhere, the blob is refused, never taken for whole.
+        for cut in 0..blob.len() {
+            let mut reader = parts::Reader::new();
+            let fed = reader.feed(&blob[..cut], &mut |_| {});
+            assert!(fed.is_err() || reader.finish().is_err(), "cut {cut}");
+            assert!(
+                parts::message_end(&blob[..cut]).is_err() || {
+                    // A cut that happens to end on an `M`-shaped tail is
+                    // still caught by the slice reader's walk.
+                    parts::parts(&blob[..cut]).any(|p| p.is_err())
+                }
+            );
+        }
+    }
 }

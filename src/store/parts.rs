@@ -831,3 +831,194 @@ impl<'a> Iterator for Parts<'a> {
         }
     }
 }
+
+/// What a [`Reader`] found in a blob, in stored order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// A part starts: its head.
+    Part(Head<'a>),
+    /// The next decoded bytes of the current part.
+    Body(&'a [u8]),
+    /// The current part ended.
+    PartEnd {
+        /// Its decoded length (checked against its data records).
+        len: u64,
+        /// Its defects (headers and body).
+        defects: Defects,
+    },
+    /// The blob ended.
+    End(MessageEnd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Tag,
+    Fixed { need: usize },
+    Data { left: usize },
+    Done,
+    Failed,
+}
+
+/// Reads a blob fed in pieces of any size, e.g. the chunks
+/// `FlashStore::read` passes on, without holding more than one head
+/// record ([`HEAD_LEN`] bytes): [`parts`] for blobs that are not in one
+/// slice.
+///
+/// ```
+/// use embedded_mail::store::parts::{Reader, Record};
+/// # let blob = [b'M', 1, 0, 0, 0, 0, 0];
+/// let mut reader = Reader::new();
+/// for chunk in blob.chunks(3) {
+///     reader.feed(chunk, &mut |r| {
+///         if let Record::Body(bytes) = r { /* the part's next bytes */ }
+///     })?;
+/// }
+/// reader.finish()?;
+/// # Ok::<(), embedded_mail::store::parts::FormatError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reader {
+    buf: [u8; HEAD_LEN],
+    have: usize,
+    step: Step,
+    at: usize,
+    sum: u64,
+    failure: Option<FormatError>,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reader {
+    /// A reader at the start of a blob.
+    pub const fn new() -> Self {
+        Reader {
+            buf: [0; HEAD_LEN],
+            have: 0,
+            step: Step::Tag,
+            at: 0,
+            sum: 0,
+            failure: None,
+        }
+    }
+
+    fn fail(&mut self, e: FormatError) -> Result<(), FormatError> {
+        self.step = Step::Failed;
+        self.failure = Some(e);
+        Err(e)
+    }
+
+    /// Takes the next bytes of the blob and reports the records they
+    /// complete to `on`. After an error every call returns it again.
+    pub fn feed(
+        &mut self,
+        mut input: &[u8],
+        on: &mut impl FnMut(Record<'_>),
+    ) -> Result<(), FormatError> {
+        while let Some(&first) = input.first() {
+            match self.step {
+                Step::Failed => {
+                    return Err(self
+                        .failure
+                        .unwrap_or(FormatError::Truncated { at: self.at }))
+                }
+                Step::Done | Step::Tag => {
+                    let need = match first {
+                        TAG_HEAD if self.step == Step::Tag => HEAD_LEN,
+                        TAG_DATA if self.step == Step::Tag => 3,
+                        TAG_PART_END if self.step == Step::Tag => PART_END_LEN,
+                        TAG_END if self.step == Step::Tag => MESSAGE_END_LEN,
+                        tag => {
+                            let at = self.at;
+                            return self.fail(FormatError::UnknownRecord { at, tag });
+                        }
+                    };
+                    self.buf[0] = first;
+                    self.have = 1;
+                    self.step = Step::Fixed { need };
+                    input = input.get(1..).unwrap_or(&[]);
+                    self.at += 1;
+                }
+                Step::Fixed { need } => {
+                    let n = (need - self.have).min(input.len());
+                    if let (Some(dst), Some(src)) =
+                        (self.buf.get_mut(self.have..self.have + n), input.get(..n))
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                    self.have += n;
+                    self.at += n;
+                    input = input.get(n..).unwrap_or(&[]);
+                    if self.have == need {
+                        self.record(need, on)?;
+                    }
+                }
+                Step::Data { left } => {
+                    let n = left.min(input.len());
+                    let (piece, rest) = input.split_at(n);
+                    on(Record::Body(piece));
+                    self.sum += n as u64;
+                    self.at += n;
+                    input = rest;
+                    self.step = if left == n {
+                        Step::Tag
+                    } else {
+                        Step::Data { left: left - n }
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A fixed record of `need` bytes is in `buf`.
+    fn record(&mut self, need: usize, on: &mut impl FnMut(Record<'_>)) -> Result<(), FormatError> {
+        let rec = self.buf.get(..need).unwrap_or(&[]);
+        self.step = Step::Tag;
+        match rec.first().copied() {
+            Some(TAG_HEAD) => {
+                self.sum = 0;
+                on(Record::Part(Head(rec)));
+            }
+            Some(TAG_DATA) => {
+                let left = usize::from(u16_at(rec, 1));
+                if left > 0 {
+                    self.step = Step::Data { left };
+                }
+            }
+            Some(TAG_PART_END) => {
+                let mut l = [0u8; 8];
+                l.copy_from_slice(rec.get(1..9).unwrap_or(&[0; 8]));
+                let declared = u64::from_le_bytes(l);
+                if declared != self.sum {
+                    let found = self.sum;
+                    return self.fail(FormatError::LengthMismatch { declared, found });
+                }
+                on(Record::PartEnd {
+                    len: declared,
+                    defects: defects_from(u16_at(rec, 9)),
+                });
+            }
+            _ => match message_end(rec) {
+                Ok(end) => {
+                    self.step = Step::Done;
+                    on(Record::End(end));
+                }
+                Err(e) => return self.fail(e),
+            },
+        }
+        Ok(())
+    }
+
+    /// The blob has ended: `Ok` when its message end record was read.
+    pub fn finish(&self) -> Result<(), FormatError> {
+        match (self.step, self.failure) {
+            (Step::Done, _) => Ok(()),
+            (_, Some(e)) => Err(e),
+            _ => Err(FormatError::Truncated { at: self.at }),
+        }
+    }
+}
