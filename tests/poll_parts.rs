@@ -145,6 +145,7 @@ fn poll_once(
     raw: &mut Mem,
     beside: bool,
     cut: Option<usize>,
+    asynch: bool,
 ) -> Result<usize, String> {
     let policy = Policy {
         after_store: AfterStore::Delete,
@@ -157,6 +158,31 @@ fn poll_once(
     let mut store = if beside { store.beside() } else { store };
     let server = Server::new(mbox.clone(), proto, cut);
     let mut state: SyncState<16> = SyncState::new();
+    if asynch {
+        return embedded_mail::store::block_on(async {
+            if proto == Proto::Imap {
+                let (mut rx, mut tx) = ([0u8; 256], [0u8; 128]);
+                let mut c = embedded_mail::imap::asynch::Client::connect(server, &mut rx, &mut tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.login("u", "p").await.map_err(|e| e.to_string())?;
+                poll::asynch::imap(&mut c, "INBOX", &mut store, &mut state, &policy, |_| {})
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(c.logout().await.map_err(|e| e.to_string())?.traffic)
+            } else {
+                let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
+                let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                c.login("u", "p").await.map_err(|e| e.to_string())?;
+                poll::asynch::pop3(&mut c, &mut store, &mut state, &policy, |_| {})
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(c.into_parts().transport.traffic)
+            }
+        });
+    }
     match proto {
         Proto::Imap => {
             let (mut rx, mut tx) = ([0u8; 256], [0u8; 128]);
@@ -220,13 +246,13 @@ fn reference_sees_the_pdfs() {
     assert!(refs[0][0].starts_with(b"%PDF"));
 }
 
-fn clean(proto: Proto, beside: bool) {
+fn clean(proto: Proto, beside: bool, asynch: bool) {
     let all = corpus();
     let refs = reference_pdfs(&all);
     let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
     let mbox = mailbox(&bodies);
     let (mut pdfs, mut raw) = (Box::new(Mem::new()), Box::new(Mem::new()));
-    poll_once(proto, &mbox, &mut pdfs, &mut raw, beside, None).unwrap();
+    poll_once(proto, &mbox, &mut pdfs, &mut raw, beside, None, asynch).unwrap();
     check_clean(&all, &refs, &pdfs, &raw, beside);
     assert!(on_server(&mbox).is_empty(), "every stored message deleted");
     // The part records carry what firmware needs to read the part back.
@@ -243,17 +269,27 @@ fn clean(proto: Proto, beside: bool) {
 
 #[test]
 fn pop3_poll_stores_pdfs_and_keeps_the_rest_raw() {
-    clean(Proto::Pop3, false);
+    clean(Proto::Pop3, false, false);
+}
+
+#[test]
+fn async_pop3_poll_stores_pdfs_and_keeps_the_rest_raw() {
+    clean(Proto::Pop3, false, true);
+}
+
+#[test]
+fn async_imap_poll_stores_pdfs_beside_raw() {
+    clean(Proto::Imap, true, true);
 }
 
 #[test]
 fn pop3_pipelined_poll_stores_pdfs_beside_raw() {
-    clean(Proto::Pop3Pipelining, true);
+    clean(Proto::Pop3Pipelining, true, false);
 }
 
 #[test]
 fn imap_poll_stores_pdfs_and_keeps_the_rest_raw() {
-    clean(Proto::Imap, false);
+    clean(Proto::Imap, false, false);
 }
 
 #[test]
@@ -301,13 +337,15 @@ fn every_cut(proto: Proto) {
     let total = {
         let mbox = mailbox(&bodies);
         let (mut pdfs, mut raw) = (Box::new(Mem::new()), Box::new(Mem::new()));
-        poll_once(proto, &mbox, &mut pdfs, &mut raw, false, None).unwrap()
+        poll_once(proto, &mbox, &mut pdfs, &mut raw, false, None, false).unwrap()
     };
     assert!(total > 4000, "transcript too short: {total}");
     for k in 0..total {
+        // Every third cut through the async poll and store.
+        let asynch = k % 3 == 1;
         let mbox = mailbox(&bodies);
         let (mut pdfs, mut raw) = (Box::new(Mem::new()), Box::new(Mem::new()));
-        let r = poll_once(proto, &mbox, &mut pdfs, &mut raw, false, Some(k));
+        let r = poll_once(proto, &mbox, &mut pdfs, &mut raw, false, Some(k), asynch);
         assert!(r.is_err(), "k={k}: poll through a cut connection succeeded");
         let got = stored_pdfs(&pdfs);
         let kept = raw_of(&raw);
@@ -328,9 +366,9 @@ fn every_cut(proto: Proto) {
             }
         }
         // Reopening the stores drops what was begun and never committed.
-        pdfs.abort().unwrap();
-        raw.abort().unwrap();
-        poll_once(proto, &mbox, &mut pdfs, &mut raw, false, None)
+        MessageStore::abort(&mut *pdfs).unwrap();
+        MessageStore::abort(&mut *raw).unwrap();
+        poll_once(proto, &mbox, &mut pdfs, &mut raw, false, None, asynch)
             .unwrap_or_else(|e| panic!("k={k}: clean poll: {e}"));
         check_clean(&all, &refs, &pdfs, &raw, false);
         assert!(on_server(&mbox).is_empty(), "k={k}");
@@ -437,6 +475,65 @@ fn the_push_reader_reads_what_the_slice_reader_reads_at_every_piece_size() {
                     parts::parts(&blob[..cut]).any(|p| p.is_err())
                 }
             );
+        }
+    }
+}
+
+/// The async store writes blobs that read back as the blocking one's
+/// (its data records are cut differently), whatever the chunks, for the corpus and for a message of many tiny parts (many
+/// heads within one walked piece).
+#[test]
+fn async_store_writes_what_the_blocking_store_writes() {
+    use embedded_mail::store::asynch::MessageStore as Async;
+    let mut msgs = corpus();
+    let mut tiny = b"Content-Type: multipart/mixed; boundary=b\n\n".to_vec();
+    for _ in 0..200 {
+        tiny.extend_from_slice(b"--b\n\n");
+    }
+    tiny.extend_from_slice(b"--b--\n");
+    msgs.push(tiny);
+    for (i, msg) in msgs.iter().enumerate() {
+        let mut want = Box::new(Mem::new());
+        {
+            let mut line = [0u8; 256];
+            let mut s: PartStore<'_, _, _, _> =
+                PartStore::parts_only(&mut line, &mut *want, |_| true);
+            MessageStore::begin(&mut s, 1, 0).unwrap();
+            MessageStore::write(&mut s, msg).unwrap();
+            MessageStore::commit(&mut s).unwrap();
+        }
+        let (_, want) = want.messages().next().unwrap();
+        let want = want.to_vec();
+        if i == msgs.len() - 1 {
+            assert_eq!(parts::message_end(&want).unwrap().parts, 200);
+        }
+        for chunk in [1, 7, 16, 100, 4096] {
+            let mut got = Box::new(Mem::new());
+            {
+                let mut line = [0u8; 256];
+                let mut s: PartStore<'_, _, _, _> =
+                    PartStore::parts_only(&mut line, &mut *got, |_| true);
+                embedded_mail::store::block_on(async {
+                    Async::begin(&mut s, 1, 0).await.unwrap();
+                    for c in msg.chunks(chunk) {
+                        Async::write(&mut s, c).await.unwrap();
+                    }
+                    Async::commit(&mut s).await.unwrap();
+                });
+            }
+            let (_, got) = got.messages().next().unwrap();
+            assert_eq!(
+                by_slice(got),
+                by_slice(&want),
+                "message {i}, chunks of {chunk}"
+            );
+            let end = parts::message_end(got).unwrap();
+            assert_eq!(end, parts::message_end(&want).unwrap());
+            assert_eq!(end.flags & MessageEnd::INCOMPLETE, 0);
+            // Adjacent body pieces share a data record.
+            if chunk == 4096 && i == 0 {
+                assert!(got.len() < want.len(), "{} !< {}", got.len(), want.len());
+            }
         }
     }
 }

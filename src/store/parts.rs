@@ -3,7 +3,9 @@
 //! message the poll streams through it with the [`Walker`], and stores
 //! only the leaf parts a caller-side predicate selects, decoded, each
 //! preceded by a fixed-layout header record. [`parts`] reads a stored blob
-//! back without allocation.
+//! back without allocation, [`Reader`] one fed in chunks. With feature
+//! `async`, a `PartStore` over async stores (e.g. `FlashStore`s) is an
+//! async store too, for the async poll (see `asynch`).
 //!
 //! ```
 //! use embedded_mail::store::{memory::MemoryStore, parts, parts::PartStore, MessageStore};
@@ -185,6 +187,33 @@ struct Pick {
     active: bool,
     parts: u16,
     len: u64,
+    /// Async only: records were dropped (see the `asynch` module).
+    spoiled: bool,
+}
+
+impl Pick {
+    /// Whether the raw message is committed.
+    fn keep_raw(&self, keep: KeepRaw, defects: Defects) -> bool {
+        match keep {
+            KeepRaw::Never => false,
+            KeepRaw::Always => true,
+            KeepRaw::WhenNeeded => self.parts == 0 || !defects.is_empty() || self.spoiled,
+        }
+    }
+
+    /// The message end record.
+    fn end_record(&self, keep_raw: bool, defects: Defects) -> [u8; MESSAGE_END_LEN] {
+        let n = self.parts.to_le_bytes();
+        let d = defects.bits().to_le_bytes();
+        let mut flags = 0;
+        if keep_raw {
+            flags |= MessageEnd::RAW_KEPT;
+        }
+        if self.spoiled {
+            flags |= MessageEnd::INCOMPLETE;
+        }
+        [TAG_END, VERSION, flags, n[0], n[1], d[0], d[1]]
+    }
 }
 
 /// A [`MessageStore`] that stores the selected parts of each message,
@@ -206,8 +235,6 @@ pub struct PartStore<'b, S, R, F, const DEPTH: usize = 4> {
 
 impl<'b, S, R, F, const DEPTH: usize> PartStore<'b, S, R, F, DEPTH>
 where
-    S: MessageStore,
-    R: MessageStore,
     F: FnMut(&Part) -> bool,
 {
     /// Stores the leaf parts `select` accepts in `parts`; a message with
@@ -261,7 +288,6 @@ where
 
 impl<'b, S, F, const DEPTH: usize> PartStore<'b, S, NoRaw, F, DEPTH>
 where
-    S: MessageStore,
     F: FnMut(&Part) -> bool,
 {
     /// Stores only the selected parts; a message with none is stored as
@@ -446,11 +472,8 @@ where
             .finish(&mut |e| on_event(parts, pick, limit, select, e))
             .map_err(|e| map(e, Either::Parts))?;
         let stored = self.pick.parts;
-        let keep_raw = match self.keep {
-            KeepRaw::Never => false,
-            KeepRaw::Always => true,
-            KeepRaw::WhenNeeded => stored == 0 || !defects.is_empty(),
-        };
+        let keep_raw = self.pick.keep_raw(self.keep, defects);
+        let end = self.pick.end_record(keep_raw, defects);
         self.pick.open = false;
         self.walker.reset();
         // Raw first: once it is committed the message is kept whole.
@@ -462,12 +485,7 @@ where
         if stored == 0 && self.keep != KeepRaw::Never {
             return self.parts.abort().map_err(|e| map(e, Either::Parts));
         }
-        let n = stored.to_le_bytes();
-        let d = defects.bits().to_le_bytes();
-        let flags = if keep_raw { MessageEnd::RAW_KEPT } else { 0 };
-        self.parts
-            .write(&[TAG_END, VERSION, flags, n[0], n[1], d[0], d[1]])
-            .map_err(|e| map(e, Either::Parts))?;
+        self.parts.write(&end).map_err(|e| map(e, Either::Parts))?;
         self.parts.commit().map_err(|e| map(e, Either::Parts))
     }
 
@@ -705,6 +723,12 @@ pub struct MessageEnd {
 impl MessageEnd {
     /// The raw message was committed to the raw store too.
     pub const RAW_KEPT: u8 = 1;
+    /// Async `PartStore` only: a piece of the message produced more
+    /// records than its collection buffer holds (hundreds of part heads
+    /// within a few bytes: hostile mail), and some were dropped; the
+    /// parts here are consistent but some are missing or short. The raw
+    /// message is then kept unless there is no raw store.
+    pub const INCOMPLETE: u8 = 2;
 }
 
 /// Reads the message end record at the end of `blob`.
@@ -1019,6 +1043,356 @@ impl Reader {
             (Step::Done, _) => Ok(()),
             (_, Some(e)) => Err(e),
             _ => Err(FormatError::Truncated { at: self.at }),
+        }
+    }
+}
+
+/// The async [`PartStore`] (feature `async`): the same records over
+/// [`super::asynch::MessageStore`]s, e.g. two `FlashStore`s. The walker's
+/// callback cannot await, so each `write` walks the chunk in pieces of
+/// [`asynch::PIECE`] bytes, collecting the records (adjacent body pieces
+/// merged into one data record) in a [`asynch::COLLECT`]-byte buffer that
+/// the parts store takes whenever less than [`asynch::HEADROOM`] is free,
+/// and at the end of each `write`. A piece of real mail produces at most
+/// a few hundred bytes; one that would produce more (many part heads within a few bytes: hostile mail)
+/// loses the records that do not fit, the blob stays readable and is
+/// flagged [`MessageEnd::INCOMPLETE`], and the raw message is kept (with
+/// [`KeepRaw::WhenNeeded`]).
+#[cfg(feature = "async")]
+pub mod asynch {
+    use super::super::asynch::MessageStore;
+    use super::*;
+
+    /// Input bytes walked per step.
+    pub const PIECE: usize = 8;
+    /// Bytes of records collected before the parts store takes them.
+    pub const COLLECT: usize = 1536;
+    /// Room kept free before each step: what one step may produce (two
+    /// part heads and ends, as one needs at least 5 bytes of input: `--b`,
+    /// a line break and the blank line; and the data the walker can
+    /// release at once: a held-back line, the piece and a decoder's
+    /// output, under 300 bytes).
+    pub const HEADROOM: usize = 768;
+
+    struct Collect {
+        buf: [u8; COLLECT],
+        len: usize,
+        /// Where the last record starts if it is a data record (adjacent
+        /// body pieces are merged into it).
+        last_data: Option<usize>,
+    }
+
+    impl Collect {
+        const fn new() -> Self {
+            Collect {
+                buf: [0; COLLECT],
+                len: 0,
+                last_data: None,
+            }
+        }
+
+        /// Appends `pieces` whole if they fit with `reserve` bytes left.
+        fn push(&mut self, pieces: &[&[u8]], reserve: usize) -> bool {
+            let total: usize = pieces.iter().map(|p| p.len()).sum();
+            if self.len + total + reserve > COLLECT {
+                return false;
+            }
+            for p in pieces {
+                if let Some(dst) = self.buf.get_mut(self.len..self.len + p.len()) {
+                    dst.copy_from_slice(p);
+                }
+                self.len += p.len();
+            }
+            self.last_data = None;
+            true
+        }
+
+        /// Appends body bytes, to the last data record when it is last.
+        fn push_data(&mut self, b: &[u8], reserve: usize) -> bool {
+            if let Some(at) = self.last_data {
+                let had = usize::from(u16_at(&self.buf, at + 1));
+                if had + b.len() <= usize::from(u16::MAX) && self.len + b.len() + reserve <= COLLECT
+                {
+                    if let Some(dst) = self.buf.get_mut(self.len..self.len + b.len()) {
+                        dst.copy_from_slice(b);
+                    }
+                    self.len += b.len();
+                    let l = ((had + b.len()) as u16).to_le_bytes();
+                    if let Some(dst) = self.buf.get_mut(at + 1..at + 3) {
+                        dst.copy_from_slice(&l);
+                    }
+                    return true;
+                }
+            }
+            let at = self.len;
+            let l = (b.len() as u16).to_le_bytes();
+            if self.push(&[&[TAG_DATA, l[0], l[1]], b], reserve) {
+                self.last_data = Some(at);
+                true
+            } else {
+                false
+            }
+        }
+
+        fn bytes(&self) -> &[u8] {
+            self.buf.get(..self.len).unwrap_or(&[])
+        }
+
+        fn clear(&mut self) {
+            self.len = 0;
+            self.last_data = None;
+        }
+    }
+
+    /// [`on_event`](super::on_event) into a buffer. A part end always
+    /// fits: every other record leaves room for one.
+    fn collect_event(
+        out: &mut Collect,
+        pick: &mut Pick,
+        limit: u16,
+        select: &mut impl FnMut(&Part) -> bool,
+        e: Event<'_>,
+    ) {
+        match e {
+            Event::PartStart(p) if p.leaf && pick.parts < limit && select(p) => {
+                if out.push(&[&head_record(p)], PART_END_LEN) {
+                    pick.active = true;
+                    pick.len = 0;
+                } else {
+                    pick.spoiled = true;
+                }
+            }
+            Event::Body(b) if pick.active => {
+                for now in b.chunks(usize::from(u16::MAX)) {
+                    if out.push_data(now, PART_END_LEN) {
+                        pick.len += now.len() as u64;
+                    } else {
+                        pick.spoiled = true;
+                    }
+                }
+            }
+            Event::PartEnd(p) if pick.active => {
+                let l = pick.len.to_le_bytes();
+                let d = p.defects.bits().to_le_bytes();
+                let rec = [
+                    TAG_PART_END,
+                    l[0],
+                    l[1],
+                    l[2],
+                    l[3],
+                    l[4],
+                    l[5],
+                    l[6],
+                    l[7],
+                    d[0],
+                    d[1],
+                ];
+                if !out.push(&[&rec], 0) {
+                    pick.spoiled = true;
+                }
+                pick.active = false;
+                pick.parts = pick.parts.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+
+    impl MessageStore for NoRaw {
+        type Error = Infallible;
+        async fn begin(&mut self, _: MessageKey, _: u64) -> Result<(), StoreError<Infallible>> {
+            Ok(())
+        }
+        async fn write(&mut self, _: &[u8]) -> Result<(), StoreError<Infallible>> {
+            Ok(())
+        }
+        async fn commit(&mut self) -> Result<(), StoreError<Infallible>> {
+            Ok(())
+        }
+        async fn abort(&mut self) -> Result<(), StoreError<Infallible>> {
+            Ok(())
+        }
+        async fn contains(&mut self, _: MessageKey) -> Result<bool, StoreError<Infallible>> {
+            Ok(false)
+        }
+        fn capacity(&self) -> u64 {
+            u64::MAX
+        }
+        async fn free(&mut self) -> Result<u64, StoreError<Infallible>> {
+            Ok(u64::MAX)
+        }
+        async fn save_state(&mut self, _: &dyn StateBlob) -> Result<(), StoreError<Infallible>> {
+            Ok(())
+        }
+        async fn load_state(
+            &mut self,
+            _: &mut dyn StateBlob,
+        ) -> Result<bool, StoreError<Infallible>> {
+            Ok(false)
+        }
+    }
+
+    impl<S, R, F, const DEPTH: usize> MessageStore for PartStore<'_, S, R, F, DEPTH>
+    where
+        S: MessageStore,
+        R: MessageStore,
+        F: FnMut(&Part) -> bool,
+    {
+        type Error = Either<S::Error, R::Error>;
+
+        async fn begin(
+            &mut self,
+            key: MessageKey,
+            size_hint: u64,
+        ) -> Result<(), StoreError<Self::Error>> {
+            if self.pick.open {
+                return Err(StoreError::WrongState);
+            }
+            self.raw
+                .begin(key, size_hint)
+                .await
+                .map_err(|e| map(e, Either::Raw))?;
+            if let Err(e) = self.parts.begin(key, size_hint).await {
+                let _ = self.raw.abort().await;
+                return Err(map(e, Either::Parts));
+            }
+            self.walker.reset();
+            self.pick = Pick {
+                open: true,
+                ..Pick::default()
+            };
+            Ok(())
+        }
+
+        async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError<Self::Error>> {
+            if !self.pick.open {
+                return Err(StoreError::WrongState);
+            }
+            self.raw
+                .write(chunk)
+                .await
+                .map_err(|e| map(e, Either::Raw))?;
+            let mut out = Collect::new();
+            for piece in chunk.chunks(PIECE) {
+                let (pick, limit, select) = (&mut self.pick, self.limit, &mut self.select);
+                let _ = self.walker.feed(piece, &mut |e| {
+                    collect_event(&mut out, pick, limit, select, e);
+                    Ok::<(), Infallible>(())
+                });
+                if out.len + HEADROOM > COLLECT {
+                    self.parts
+                        .write(out.bytes())
+                        .await
+                        .map_err(|e| map(e, Either::Parts))?;
+                    out.clear();
+                }
+            }
+            if out.len > 0 {
+                self.parts
+                    .write(out.bytes())
+                    .await
+                    .map_err(|e| map(e, Either::Parts))?;
+            }
+            Ok(())
+        }
+
+        async fn commit(&mut self) -> Result<(), StoreError<Self::Error>> {
+            if !self.pick.open {
+                return Err(StoreError::WrongState);
+            }
+            let mut out = Collect::new();
+            let (pick, limit, select) = (&mut self.pick, self.limit, &mut self.select);
+            let defects = match self.walker.finish(&mut |e| {
+                collect_event(&mut out, pick, limit, select, e);
+                Ok::<(), Infallible>(())
+            }) {
+                Ok(d) => d,
+                Err(never) => match never {},
+            };
+            if out.len > 0 {
+                self.parts
+                    .write(out.bytes())
+                    .await
+                    .map_err(|e| map(e, Either::Parts))?;
+            }
+            let stored = self.pick.parts;
+            let keep_raw = self.pick.keep_raw(self.keep, defects);
+            let end = self.pick.end_record(keep_raw, defects);
+            self.pick.open = false;
+            self.walker.reset();
+            // Raw first: once it is committed the message is kept whole.
+            if keep_raw {
+                self.raw.commit().await.map_err(|e| map(e, Either::Raw))?;
+            } else {
+                self.raw.abort().await.map_err(|e| map(e, Either::Raw))?;
+            }
+            if stored == 0 && self.keep != KeepRaw::Never {
+                return self.parts.abort().await.map_err(|e| map(e, Either::Parts));
+            }
+            self.parts
+                .write(&end)
+                .await
+                .map_err(|e| map(e, Either::Parts))?;
+            self.parts.commit().await.map_err(|e| map(e, Either::Parts))
+        }
+
+        async fn abort(&mut self) -> Result<(), StoreError<Self::Error>> {
+            self.walker.reset();
+            self.pick = Pick::default();
+            let raw = self.raw.abort().await.map_err(|e| map(e, Either::Raw));
+            self.parts
+                .abort()
+                .await
+                .map_err(|e| map(e, Either::Parts))?;
+            raw
+        }
+
+        async fn contains(&mut self, key: MessageKey) -> Result<bool, StoreError<Self::Error>> {
+            if self
+                .parts
+                .contains(key)
+                .await
+                .map_err(|e| map(e, Either::Parts))?
+            {
+                return Ok(true);
+            }
+            self.raw
+                .contains(key)
+                .await
+                .map_err(|e| map(e, Either::Raw))
+        }
+
+        fn capacity(&self) -> u64 {
+            self.parts.capacity()
+        }
+
+        async fn free(&mut self) -> Result<u64, StoreError<Self::Error>> {
+            let p = self.parts.free().await.map_err(|e| map(e, Either::Parts))?;
+            let r = self.raw.free().await.map_err(|e| map(e, Either::Raw))?;
+            Ok(p.min(r))
+        }
+
+        async fn save_state(
+            &mut self,
+            state: &dyn StateBlob,
+        ) -> Result<(), StoreError<Self::Error>> {
+            self.raw
+                .save_state(&Nothing)
+                .await
+                .map_err(|e| map(e, Either::Raw))?;
+            self.parts
+                .save_state(state)
+                .await
+                .map_err(|e| map(e, Either::Parts))
+        }
+
+        async fn load_state(
+            &mut self,
+            state: &mut dyn StateBlob,
+        ) -> Result<bool, StoreError<Self::Error>> {
+            self.parts
+                .load_state(state)
+                .await
+                .map_err(|e| map(e, Either::Parts))
         }
     }
 }
