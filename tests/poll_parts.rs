@@ -4,7 +4,7 @@
 //! message without a PDF, or with malformed MIME, is kept raw; a cut at
 //! every byte of the transcript never leaves half a message stored nor
 //! deletes a message on the server before its commit.
-#![cfg(feature = "mime")]
+#![cfg(all(feature = "mime", feature = "async"))]
 
 mod poll_fake;
 
