@@ -7,6 +7,9 @@
 //! | `maildir::MaildirStore` | `std` | hosts: `tmp/` → fsync → rename into `new/` |
 //! | `flash::FlashStore` | `flash` | NOR flash through sequential-storage |
 //!
+//! `parts::PartStore` (feature `mime`) wraps one of them to store only
+//! the selected MIME parts of each message, decoded.
+//!
 //! A message is written as `begin(key)`, any number of `write(chunk)`,
 //! then `commit()` (or `abort()`). Only a successful `commit` makes the
 //! message visible, and it is durable when `commit` returns: the poll
@@ -27,6 +30,9 @@ pub mod maildir;
 
 #[cfg(feature = "flash")]
 pub mod flash;
+
+#[cfg(feature = "mime")]
+pub mod parts;
 
 use core::fmt;
 
