@@ -183,6 +183,13 @@ impl<const N: usize> SyncState<N> {
         dropped
     }
 
+    /// Forgets the seen set (keeps the IMAP cursor).
+    pub fn clear_seen(&mut self) {
+        self.seen = [Seen::default(); N];
+        self.marks = [false; N];
+        self.len = 0;
+    }
+
     /// Forgets everything.
     pub fn clear(&mut self) {
         *self = Self::new();

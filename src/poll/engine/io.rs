@@ -9,7 +9,7 @@
 #![allow(async_fn_in_trait)]
 
 use crate::error::Error;
-use crate::store::{MessageKey, StateBlob, StoreError};
+use crate::store::{MessageKey, SeenQuery, StateBlob, StoreError};
 
 /// The store operations of a poll.
 pub(crate) trait StoreIo {
@@ -25,6 +25,17 @@ pub(crate) trait StoreIo {
         &mut self,
         state: &mut dyn StateBlob,
     ) -> Result<bool, StoreError<Self::Error>>;
+    fn keeps_seen(&self) -> bool;
+    async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>>;
+    async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>>;
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>>;
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>>;
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>>;
 }
 
 /// A blocking [`crate::store::MessageStore`] seen by the engine.
@@ -55,6 +66,29 @@ impl<S: crate::store::MessageStore> StoreIo for SyncStore<'_, S> {
         state: &mut dyn StateBlob,
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state)
+    }
+    fn keeps_seen(&self) -> bool {
+        self.0.keeps_seen()
+    }
+    async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_len()
+    }
+    async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_begin()
+    }
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_find(q)
+    }
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_insert(key, at, headers_only)
+    }
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_prune()
     }
 }
 
@@ -89,6 +123,29 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state).await
     }
+    fn keeps_seen(&self) -> bool {
+        self.0.keeps_seen()
+    }
+    async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_len().await
+    }
+    async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_begin().await
+    }
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_find(q).await
+    }
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_insert(key, at, headers_only).await
+    }
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_prune().await
+    }
 }
 
 /// The POP3 client operations of a poll.
@@ -100,13 +157,13 @@ pub(crate) trait Pop3Io {
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
     async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
-    async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<Self::Error>>;
     async fn submit_iter<'c>(
         &mut self,
         cmds: impl IntoIterator<Item = crate::pop3::Command<'c>>,
     ) -> Result<usize, Error<Self::Error>>;
     async fn body_chunk(&mut self) -> Result<Option<&[u8]>, Error<Self::Error>>;
     async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<Self::Error>>;
+    async fn read_size(&mut self) -> Result<u64, Error<Self::Error>>;
     async fn read_status(&mut self) -> Result<(), Error<Self::Error>>;
     async fn delete_many(&mut self, msgs: &[u32]) -> Result<(), Error<Self::Error>>;
 }
@@ -211,9 +268,6 @@ macro_rules! pop3_io {
             async fn list_one(&mut self, msg: u32) -> Result<u64, Error<T::Error>> {
                 <$client>::list_one(self, msg)$($await)*
             }
-            async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<T::Error>> {
-                <$client>::uidl(self, each)$($await)*
-            }
             async fn submit_iter<'c>(
                 &mut self,
                 cmds: impl IntoIterator<Item = crate::pop3::Command<'c>>,
@@ -225,6 +279,9 @@ macro_rules! pop3_io {
             }
             async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<T::Error>> {
                 <$client>::read_unique_id(self)$($await)*
+            }
+            async fn read_size(&mut self) -> Result<u64, Error<T::Error>> {
+                <$client>::read_size(self)$($await)*
             }
             async fn read_status(&mut self) -> Result<(), Error<T::Error>> {
                 <$client>::read_status(self)$($await)*
