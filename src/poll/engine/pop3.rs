@@ -445,17 +445,13 @@ async fn listing<C: Pop3Io, S: StoreIo, const N: usize>(
                     // No room: the next poll deletes it.
                     let _ = push_run(&mut out.due, msg);
                 }
-                Some(seen) => {
-                    if !seen.headers_only {
-                        let _ = out.olds.push(msg);
-                    }
+                Some(seen) if !seen.headers_only => {
+                    let _ = out.olds.push(msg);
                 }
-                None if out.resume.is_none() => {
-                    if !push_run(&mut out.new, msg) {
-                        out.resume = Some(msg);
-                    }
+                None if out.resume.is_none() && !push_run(&mut out.new, msg) => {
+                    out.resume = Some(msg);
                 }
-                None => {}
+                _ => {}
             }
         }
     }
