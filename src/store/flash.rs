@@ -863,7 +863,10 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
         Ok(())
     }
 
-    async fn seen_find(&mut self, queries: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>> {
+    async fn seen_find(
+        &mut self,
+        queries: &mut [SeenQuery],
+    ) -> Result<(), StoreError<Self::Error>> {
         if self.seen.is_none() {
             return Ok(());
         }

@@ -151,8 +151,9 @@ impl MaildirStore {
     fn seen_file(&mut self) -> Result<&mut SeenFile, StoreError<std::io::ErrorKind>> {
         if self.seen.is_none() {
             let map = match fs::read(self.root.join(SEEN_FILE)) {
-                Ok(bytes) => decode_seen(&bytes)
-                    .ok_or(StoreError::Io(std::io::ErrorKind::InvalidData))?,
+                Ok(bytes) => {
+                    decode_seen(&bytes).ok_or(StoreError::Io(std::io::ErrorKind::InvalidData))?
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
                 Err(e) => return Err(StoreError::Io(e.kind())),
             };
