@@ -169,14 +169,7 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
     plan: &mut Planner<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), PollError<C::Error, S::Error>> {
-    let mut todo: heapless::Vec<crate::poll::batch::Entry, BATCH> = heapless::Vec::new();
-    for e in batch
-        .entries()
-        .iter()
-        .filter(|e| matches!(e.plan, Plan::Full | Plan::Headers))
-    {
-        let _ = todo.push(*e);
-    }
+    let wanted = |e: &&crate::poll::batch::Entry| matches!(e.plan, Plan::Full | Plan::Headers);
     // With PIPELINING the whole batch goes out at once, so a batch costs
     // one round trip; without it, one command at a time.
     let request = |e: &crate::poll::batch::Entry| match e.plan {
@@ -186,13 +179,25 @@ async fn fetch_batch<C: Pop3Io, S: StoreIo, const N: usize>(
             lines: 0,
         },
     };
-    if client.caps().pipelining && client.submit_iter(todo.iter().map(request)).await? != todo.len()
+    let count = batch.entries().iter().filter(wanted).count();
+    if client.caps().pipelining
+        && client
+            .submit_iter(batch.entries().iter().filter(wanted).map(request))
+            .await?
+            != count
     {
         return Err(PollError::Mail(Error::Broken));
     }
-    for e in todo.iter() {
+    // By index: the batch records each commit as it goes.
+    for i in 0..batch.entries().len() {
+        let Some(e) = batch.entries().get(i).copied() else {
+            break;
+        };
+        if !wanted(&&e) {
+            continue;
+        }
         if !client.caps().pipelining {
-            client.submit_iter([request(e)]).await?;
+            client.submit_iter([request(&e)]).await?;
         }
         let full = e.plan == Plan::Full;
         let written = store_body(client, store, e.key, (e.id, e.size), full, progress).await?;
@@ -352,14 +357,18 @@ async fn settle_body<C: Pop3Io, S: StoreIo, const N: usize>(
     Ok(plan.delete_after_store(Fetch::Full))
 }
 
-/// Runs of message numbers kept by the listing pass.
-const RUNS: usize = 32;
+/// Runs of new message numbers kept by a listing pass (more start
+/// another pass from where they ran out).
+const RUNS: usize = 16;
+/// Runs of due (remembered) messages kept by the listing pass (what does
+/// not fit is deleted by a later poll).
+const DUE_RUNS: usize = 8;
 
 type Runs = heapless::Vec<(u32, u32), RUNS>;
 
 /// Adds `msg` (ascending) to `runs`; false when a new run is needed and
 /// there is no room.
-fn push_run(runs: &mut Runs, msg: u32) -> bool {
+fn push_run<const R: usize>(runs: &mut heapless::Vec<(u32, u32), R>, msg: u32) -> bool {
     match runs.last_mut() {
         Some((_, last)) if last.checked_add(1) == Some(msg) => {
             *last = msg;
@@ -379,7 +388,7 @@ struct Listing {
     resume: Option<u32>,
     /// Remembered messages the policy deletes now, as runs (those past
     /// the room are deleted by a later poll).
-    due: Runs,
+    due: heapless::Vec<(u32, u32), DUE_RUNS>,
     /// The first remembered whole messages (for the quota guard).
     olds: heapless::Vec<u32, BATCH>,
 }
@@ -486,8 +495,8 @@ async fn fetch_new<C: Pop3Io, S: StoreIo, const N: usize>(
             return Ok(true);
         }
         let mut keys = [MessageKey::default(); BATCH];
-        let mut sizes = [0u64; BATCH];
-        if client.caps().pipelining {
+        let pipelined = client.caps().pipelining;
+        if pipelined {
             let uidls = ids.iter().map(|&m| Command::Uidl(Some(m)));
             let lists = ids.iter().map(|&m| Command::List(Some(m)));
             if client.submit_iter(uidls.chain(lists)).await? != 2 * ids.len() {
@@ -496,19 +505,17 @@ async fn fetch_new<C: Pop3Io, S: StoreIo, const N: usize>(
             for k in keys.iter_mut().take(ids.len()) {
                 *k = key_of(&[client.read_unique_id().await?.as_slice()]);
             }
-            for s in sizes.iter_mut().take(ids.len()) {
-                *s = client.read_size().await?;
-            }
-        } else {
-            for ((&m, k), s) in ids.iter().zip(keys.iter_mut()).zip(sizes.iter_mut()) {
-                client.submit_iter([Command::Uidl(Some(m))]).await?;
-                *k = key_of(&[client.read_unique_id().await?.as_slice()]);
-                client.submit_iter([Command::List(Some(m))]).await?;
-                *s = client.read_size().await?;
-            }
         }
         let mut batch = Batch::new();
-        for ((&msg, &key), &size) in ids.iter().zip(keys.iter()).zip(sizes.iter()) {
+        for (&msg, key) in ids.iter().zip(keys.iter_mut()) {
+            // The sizes' answers follow the keys' (pipelined), or each
+            // pair is asked in turn.
+            if !pipelined {
+                client.submit_iter([Command::Uidl(Some(msg))]).await?;
+                *key = key_of(&[client.read_unique_id().await?.as_slice()]);
+                client.submit_iter([Command::List(Some(msg))]).await?;
+            }
+            let (key, size) = (*key, client.read_size().await?);
             // Committed before a cut, seen set not saved.
             let known = if store.contains(key).await? {
                 Some(Seen {
@@ -659,7 +666,7 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
         let Some(from) = found.resume else { break };
         found = match listing(client, store, state, &plan, (from, stat.count)).await? {
             Some(f) => Listing {
-                due: Runs::new(),
+                due: heapless::Vec::new(),
                 olds: heapless::Vec::new(),
                 ..f
             },
@@ -668,3 +675,4 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
     }
     Ok((plan.summary, false))
 }
+
