@@ -8,9 +8,13 @@
 //!   simply stays out of the seen set). When more runs would be needed,
 //!   the two closest merge: the UIDs between them are listed again too
 //!   and recognised as stored by the seen set or the store.
-//! - Both: the seen set, the keys of up to `N` messages stored (with the
-//!   time each was stored, for "delete when older than"). Each entry is
-//!   13 bytes of RAM and of the persisted blob (plus a mark byte in RAM).
+//! - Both: the RAM seen set, the keys of up to `N` messages stored (with
+//!   the time each was stored, for "delete when older than"). Each entry
+//!   is 13 bytes of RAM and of the persisted blob (plus a mark byte in
+//!   RAM). POP3 uses it only with a store that keeps no seen set of its
+//!   own ([`crate::store::MessageStore::keeps_seen`]); with one, the
+//!   poll moves what an older state remembered into the store and `N`
+//!   can be 1.
 //!
 //! Capacity and overflow: after every complete POP3 UIDL listing, entries
 //! of messages no longer on the server are dropped, so the set holds at

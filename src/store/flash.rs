@@ -1095,6 +1095,60 @@ mod tests {
     }
 
     #[test]
+    fn seen_set_costs_at_most_16_bytes_a_message_and_refuses_when_full() {
+        // 8 pages of messages, 2 of state, 2 × 4 pages of seen set.
+        let mut flash = Ram(std::vec![0xff; 18 * PAGE]);
+        let mut buf = [0u8; 256];
+        let p = PAGE as u32;
+        let mut store = block_on(FlashStore::open_with_seen(
+            &mut flash,
+            MESSAGES,
+            STATE,
+            10 * p..18 * p,
+            &mut buf,
+        ))
+        .map_err(|_| ())
+        .unwrap();
+        assert!(store.keeps_seen());
+        let mut n = 0u64;
+        let full = loop {
+            match block_on(store.seen_insert(n + 1, n as u32, false)) {
+                Ok(()) => n += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(full, StoreError::SeenFull { .. }), "{full:?}");
+        // What fits in one half of 4 pages: the entries pushed before the
+        // pack that did not fit.
+        let per_message = (4 * PAGE) as f64 / (n - 16) as f64;
+        std::eprintln!(
+            "seen set: {} messages in 4 pages of {PAGE} B: {per_message:.1} B each",
+            n - 16
+        );
+        assert!(per_message <= 16.0, "{per_message} bytes per message");
+        // Reopened: every written entry is found, in one scan per group.
+        let mut store = block_on(FlashStore::open_with_seen(
+            store.into_inner(),
+            MESSAGES,
+            STATE,
+            10 * p..18 * p,
+            &mut buf,
+        ))
+        .map_err(|_| ())
+        .unwrap();
+        let len = block_on(store.seen_len()).unwrap();
+        assert_eq!(len, n - 16);
+        let mut q = [
+            SeenQuery::new(1),
+            SeenQuery::new(len),
+            SeenQuery::new(len + 1),
+        ];
+        block_on(store.seen_find(&mut q)).unwrap();
+        assert!(q[0].found && q[1].found && !q[2].found);
+        assert_eq!(q[1].stored_at, (len - 1) as u32);
+    }
+
+    #[test]
     fn read_all_reports_a_flipped_byte_as_damaged() {
         let mut flash = Ram(std::vec![0xff; 10 * PAGE]);
         let mut buf = [0u8; 128];

@@ -675,4 +675,3 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
     }
     Ok((plan.summary, false))
 }
-
