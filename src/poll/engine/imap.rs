@@ -738,6 +738,13 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         }
         return Err(PollError::NoUidValidity);
     };
+    if state
+        .cursor()
+        .is_some_and(|c| c.mailbox != mbox || c.uid_validity != validity)
+    {
+        // Skipped UIDs of another UID space mean nothing here.
+        state.clear_skipped();
+    }
     let mut cursor = match state.cursor() {
         Some(c) if c.mailbox == mbox && c.uid_validity == validity => c,
         // First poll, another mailbox, or a new UIDVALIDITY:
