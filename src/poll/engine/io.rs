@@ -9,7 +9,9 @@
 #![allow(async_fn_in_trait)]
 
 use crate::error::Error;
-use crate::store::{MessageKey, SeenQuery, StateBlob, StoreError};
+#[cfg(feature = "pop3")]
+use crate::store::SeenQuery;
+use crate::store::{MessageKey, StateBlob, StoreError};
 
 /// The store operations of a poll.
 pub(crate) trait StoreIo {
@@ -25,16 +27,22 @@ pub(crate) trait StoreIo {
         &mut self,
         state: &mut dyn StateBlob,
     ) -> Result<bool, StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
     fn keeps_seen(&self) -> bool;
+    #[cfg(feature = "pop3")]
     async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
     async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
     async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
     async fn seen_insert(
         &mut self,
         key: MessageKey,
         at: u32,
         headers_only: bool,
     ) -> Result<(), StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
     async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>>;
 }
 
@@ -67,18 +75,23 @@ impl<S: crate::store::MessageStore> StoreIo for SyncStore<'_, S> {
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state)
     }
+    #[cfg(feature = "pop3")]
     fn keeps_seen(&self) -> bool {
         self.0.keeps_seen()
     }
+    #[cfg(feature = "pop3")]
     async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
         self.0.seen_len()
     }
+    #[cfg(feature = "pop3")]
     async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
         self.0.seen_begin()
     }
+    #[cfg(feature = "pop3")]
     async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
         self.0.seen_find(q)
     }
+    #[cfg(feature = "pop3")]
     async fn seen_insert(
         &mut self,
         key: MessageKey,
@@ -87,6 +100,7 @@ impl<S: crate::store::MessageStore> StoreIo for SyncStore<'_, S> {
     ) -> Result<(), StoreError<S::Error>> {
         self.0.seen_insert(key, at, headers_only)
     }
+    #[cfg(feature = "pop3")]
     async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
         self.0.seen_prune()
     }
@@ -123,18 +137,23 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state).await
     }
+    #[cfg(feature = "pop3")]
     fn keeps_seen(&self) -> bool {
         self.0.keeps_seen()
     }
+    #[cfg(feature = "pop3")]
     async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
         self.0.seen_len().await
     }
+    #[cfg(feature = "pop3")]
     async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
         self.0.seen_begin().await
     }
+    #[cfg(feature = "pop3")]
     async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
         self.0.seen_find(q).await
     }
+    #[cfg(feature = "pop3")]
     async fn seen_insert(
         &mut self,
         key: MessageKey,
@@ -143,6 +162,7 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
     ) -> Result<(), StoreError<S::Error>> {
         self.0.seen_insert(key, at, headers_only).await
     }
+    #[cfg(feature = "pop3")]
     async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
         self.0.seen_prune().await
     }
