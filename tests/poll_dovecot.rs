@@ -1,6 +1,6 @@
 //! Poll policies against the seeded Dovecot, the server state checked
-//! through a second connection. Users t06..t08 and t09..t18 (one per
-//! test that changes a mailbox).
+//! through a second connection. Users t06..t08, t09..t18 and s01..s03
+//! (one per test that changes a mailbox).
 
 mod common;
 
@@ -454,7 +454,7 @@ fn small(tag: &str, n: usize) -> Vec<Vec<u8>> {
 #[test]
 fn pop3_leave_mode_seen_set_in_the_store_outgrows_ram_and_prunes() {
     use embedded_mail::store::MessageStore;
-    let user = "t22";
+    let user = "s01";
     assert_eq!(fill(user, &small("big-box", 1100), true), 1100);
     let dir = tmp(user);
     let poll = |store: &mut MaildirStore| {
@@ -504,7 +504,7 @@ fn pop3_leave_mode_seen_set_in_the_store_outgrows_ram_and_prunes() {
 /// and delete mode never deletes it unstored.
 #[test]
 fn a_lifted_size_limit_fetches_the_skipped_message_in_both_protocols() {
-    for (user, imap) in [("t20", false), ("t21", true)] {
+    for (user, imap) in [("s02", false), ("s03", true)] {
         // As each protocol delivers them (sizes and digests, not bytes,
         // so a failure does not print megabytes).
         let digest = |v: Vec<Vec<u8>>| {
