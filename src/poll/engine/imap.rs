@@ -978,13 +978,13 @@ async fn retry_skipped<C: ImapIo, S: StoreIo, const N: usize>(
                 }),
                 None => None,
             };
-            match batch.add(plan, *m, known) {
-                Some(Plan::Known { .. }) => {}
-                Some(Plan::Skip | Plan::Later) => progress(Progress::Skipped {
-                    id: m.id,
-                    size: m.size,
-                }),
-                _ => {}
+            // Only what is fetched now counts as new: a message still
+            // skipped (or known) was counted by the poll that skipped it,
+            // and a watch must not take it for news at every poll.
+            if let Some(Plan::Known { .. } | Plan::Skip | Plan::Later) = batch.add(plan, *m, known)
+            {
+                plan.summary.new = plan.summary.new.saturating_sub(1);
+                plan.summary.skipped = plan.summary.skipped.saturating_sub(1);
             }
         }
         let fetch_refused = fetch_batch(client, store, state, &mut batch, plan, progress).await?;
