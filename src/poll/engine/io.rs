@@ -35,6 +35,11 @@ pub(crate) trait StoreIo {
     async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>>;
     #[cfg(feature = "pop3")]
     async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>>;
+    /// [`Self::seen_find`] without waiting, where the store never waits (a
+    /// blocking store); `None` for an async store.
+    #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, q: &mut [SeenQuery])
+        -> Option<Result<(), StoreError<Self::Error>>>;
     #[cfg(feature = "pop3")]
     async fn seen_insert(
         &mut self,
@@ -90,6 +95,10 @@ impl<S: crate::store::MessageStore> StoreIo for SyncStore<'_, S> {
     #[cfg(feature = "pop3")]
     async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
         self.0.seen_find(q)
+    }
+    #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, q: &mut [SeenQuery]) -> Option<Result<(), StoreError<S::Error>>> {
+        Some(self.0.seen_find(q))
     }
     #[cfg(feature = "pop3")]
     async fn seen_insert(
@@ -154,6 +163,10 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
         self.0.seen_find(q).await
     }
     #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, _: &mut [SeenQuery]) -> Option<Result<(), StoreError<S::Error>>> {
+        None
+    }
+    #[cfg(feature = "pop3")]
     async fn seen_insert(
         &mut self,
         key: MessageKey,
@@ -176,6 +189,7 @@ pub(crate) trait Pop3Io {
     fn caps(&self) -> &crate::pop3::Capabilities;
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
+    async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<Self::Error>>;
     async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
     async fn submit_iter<'c>(
         &mut self,
@@ -284,6 +298,9 @@ macro_rules! pop3_io {
             }
             async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<T::Error>> {
                 <$client>::list(self, each)$($await)*
+            }
+            async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<T::Error>> {
+                <$client>::uidl(self, each)$($await)*
             }
             async fn list_one(&mut self, msg: u32) -> Result<u64, Error<T::Error>> {
                 <$client>::list_one(self, msg)$($await)*

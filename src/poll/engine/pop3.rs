@@ -448,21 +448,88 @@ async fn listing<C: Pop3Io, S: StoreIo, const N: usize>(
         }
         room = limit;
         seen::find(store, state, &mut queries).await?;
-        for (msg, q) in (first..).zip(queries.iter()) {
+        out.classify(plan, (first..).zip(queries.iter()));
+    }
+    Ok(Some(out))
+}
+
+impl Listing {
+    /// Takes a group of looked-up messages, in listing order.
+    fn classify<'q>(
+        &mut self,
+        plan: &Planner<'_>,
+        group: impl Iterator<Item = (u32, &'q SeenQuery)>,
+    ) {
+        for (msg, q) in group {
             match seen::entry(q) {
                 Some(seen) if plan.delete_seen(&seen) => {
                     // No room: the next poll deletes it.
-                    let _ = push_run(&mut out.due, msg);
+                    let _ = push_run(&mut self.due, msg);
                 }
                 Some(seen) if !seen.headers_only => {
-                    let _ = out.olds.push(msg);
+                    let _ = self.olds.push(msg);
                 }
-                None if out.resume.is_none() && !push_run(&mut out.new, msg) => {
-                    out.resume = Some(msg);
+                None if self.resume.is_none() && !push_run(&mut self.new, msg) => {
+                    self.resume = Some(msg);
                 }
                 _ => {}
             }
         }
+    }
+}
+
+/// The listing pass as one plain `UIDL` command (one round trip, the
+/// bytes of one listing), for a seen set that answers without waiting
+/// (the RAM one, or a blocking store's): each group of 32 entries is
+/// looked up as it is read. Messages before `from` are skipped.
+/// `Ok(None)`: the server refused UIDL.
+async fn listing_now<C: Pop3Io, S: StoreIo, const N: usize>(
+    client: &mut C,
+    store: &mut S,
+    state: &mut SyncState<N>,
+    plan: &Planner<'_>,
+    from: u32,
+) -> Result<Option<Listing>, PollError<C::Error, S::Error>> {
+    type Group = heapless::Vec<(u32, SeenQuery), { GROUP as usize }>;
+    /// Looks a group up and classifies it; the first store error is kept.
+    fn flush<S: StoreIo, const N: usize>(
+        (store, state, plan): (&mut S, &mut SyncState<N>, &Planner<'_>),
+        group: &mut Group,
+        out: &mut Listing,
+        failed: &mut Option<crate::store::StoreError<S::Error>>,
+    ) {
+        let mut q: heapless::Vec<SeenQuery, { GROUP as usize }> =
+            group.iter().map(|e| e.1).collect();
+        match seen::find_now(store, state, &mut q) {
+            Some(Ok(())) => out.classify(plan, group.iter().map(|e| e.0).zip(q.iter())),
+            Some(Err(e)) if failed.is_none() => *failed = Some(e),
+            None if failed.is_none() => *failed = Some(crate::store::StoreError::WrongState),
+            _ => {}
+        }
+        group.clear();
+    }
+    let mut out = Listing::default();
+    let mut group = Group::new();
+    let mut failed = None;
+    let listed = client
+        .uidl(|msg, uid| {
+            if msg < from {
+                return;
+            }
+            let _ = group.push((msg, SeenQuery::new(key_of(&[uid]))));
+            if group.is_full() {
+                flush((store, state, plan), &mut group, &mut out, &mut failed);
+            }
+        })
+        .await;
+    match listed {
+        Ok(()) => {}
+        Err(Error::Refused(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    flush((store, state, plan), &mut group, &mut out, &mut failed);
+    if let Some(e) = failed {
+        return Err(PollError::Store(e));
     }
     Ok(Some(out))
 }
@@ -614,7 +681,16 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
     }
     let mut usage = policy.quota_guard.map(|_| stat.size);
     seen::begin(store, state).await?;
-    let Some(mut found) = listing(client, store, state, &plan, (1, stat.count)).await? else {
+    // A seen set that answers without waiting is looked up while a plain
+    // UIDL listing streams in; an async store's, a group of pipelined
+    // `UIDL n` at a time.
+    let now = seen::find_now(store, state, &mut []).is_some();
+    let first = if now {
+        listing_now(client, store, state, &plan, 1).await?
+    } else {
+        listing(client, store, state, &plan, (1, stat.count)).await?
+    };
+    let Some(mut found) = first else {
         if policy.after_store != AfterStore::Delete {
             return Err(PollError::NeedsUidl);
         }
@@ -664,7 +740,12 @@ pub(crate) async fn run<C: Pop3Io, S: StoreIo, const N: usize>(
         // More new messages than one listing had room to keep: list
         // the rest (no pruning: this pass is not complete).
         let Some(from) = found.resume else { break };
-        found = match listing(client, store, state, &plan, (from, stat.count)).await? {
+        let more = if now {
+            listing_now(client, store, state, &plan, from).await?
+        } else {
+            listing(client, store, state, &plan, (from, stat.count)).await?
+        };
+        found = match more {
             Some(f) => Listing {
                 due: heapless::Vec::new(),
                 olds: heapless::Vec::new(),

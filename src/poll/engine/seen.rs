@@ -39,6 +39,26 @@ pub(crate) async fn find<S: StoreIo, E, const N: usize>(
     Ok(())
 }
 
+/// [`find`] without waiting: `None` when the store keeps the seen set
+/// and may wait (an async store).
+pub(crate) fn find_now<S: StoreIo, const N: usize>(
+    store: &mut S,
+    state: &mut SyncState<N>,
+    queries: &mut [SeenQuery],
+) -> Option<Result<(), crate::store::StoreError<S::Error>>> {
+    if store.keeps_seen() {
+        return store.seen_find_now(queries);
+    }
+    for q in queries.iter_mut() {
+        if let Some(s) = state.mark(q.key) {
+            q.found = true;
+            q.stored_at = s.stored_at;
+            q.headers_only = s.headers_only;
+        }
+    }
+    Some(Ok(()))
+}
+
 /// Remembers a stored message. The RAM set refuses when full
 /// ([`PollError::SeenSetFull`]); a store's when its room is used up.
 pub(crate) async fn insert<S: StoreIo, E, const N: usize>(
