@@ -16,7 +16,7 @@ use embedded_io::{Read, Write};
 /// `state`. With PIPELINING and UIDL and no limits, in delete mode or
 /// while nothing is remembered, every message streams through one window
 /// of pipelined `UIDL n` + `RETR n` commands; otherwise the maildrop is
-/// listed once (pipelined `UIDL n`), then per batch of up to
+/// listed once (one `UIDL`), then per batch of up to
 /// [`super::BATCH`] new messages: `UIDL n` + `LIST n`, the RETRs
 /// pipelined when the server offers PIPELINING. The sync state is saved
 /// after a batch's commits and before its DELEs. The

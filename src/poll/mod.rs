@@ -21,9 +21,10 @@
 //! New messages: POP3 by UIDL against the seen set, which the store keeps
 //! when it can ([`crate::store::MessageStore::keeps_seen`]: Maildir,
 //! flash opened with a seen range) and [`SyncState`] in RAM otherwise. The
-//! maildrop is listed once per poll (pipelined `UIDL n`, looked up a
-//! group of 32 at a time), which also forgets what the server no longer
-//! has; the new messages are then fetched in batches of [`BATCH`]. IMAP
+//! maildrop is listed once per poll (a plain `UIDL` looked up 32 keys at
+//! a time as it streams in when the seen set answers without waiting, the
+//! RAM one or a blocking store's; pipelined `UIDL n` for an async store's),
+//! which also forgets what the server no longer has; the new messages are then fetched in batches of [`BATCH`]. IMAP
 //! by `UID > last UID` for the mailbox's UIDVALIDITY, fetched with
 //! `BODY.PEEK`. A changed UIDVALIDITY (or another mailbox) starts a
 //! rescan from UID 1 that skips messages whose key is in the seen set or
