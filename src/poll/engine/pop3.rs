@@ -639,9 +639,9 @@ async fn fetch_new<C: Pop3Io, S: StoreIo, const N: usize>(
 /// memory); the seen set is the store's when it keeps one, else the
 /// RAM one in `state`. Without limits, in delete mode or while
 /// nothing is remembered, every message streams (see [`stream`]).
-/// Otherwise the maildrop is listed once (pipelined `UIDL n`, looked
-/// up in the seen set a group at a time, which forgets what is gone
-/// from the server), due messages are deleted, and the new ones are
+/// Otherwise the maildrop is listed once ([`listing_now`], or
+/// [`listing`] for an async store that keeps the seen set; looked up a
+/// group at a time, which forgets what is gone from the server), due messages are deleted, and the new ones are
 /// fetched in batches of up to [`BATCH`]: `UIDL n` + `LIST n`, the
 /// RETRs, one save of the sync state, the DELEs. The poll ends with
 /// QUIT (which performs the deletions); on error the connection is
