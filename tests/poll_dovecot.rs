@@ -1,6 +1,6 @@
 //! Poll policies against the seeded Dovecot, the server state checked
-//! through a second connection. Users t06..t08 and t09..t18 (one per
-//! test that changes a mailbox).
+//! through a second connection. Users t06..t08, t09..t18 and s01..s03
+//! (one per test that changes a mailbox).
 
 mod common;
 
@@ -400,4 +400,169 @@ fn imap_max_bytes_below_one_message_still_progresses() {
     assert_eq!(counts, vec![1, 1, 5, 0]);
     assert_eq!(stored_bodies(&store), sorted(seed_by_uid()));
     assert_eq!(uids(user), (1..=7).collect::<Vec<u32>>());
+}
+
+/// Empties `user`'s INBOX and appends `bodies` (pipelined, LITERAL+),
+/// through a second connection; returns the INBOX's message count.
+fn fill(user: &str, bodies: &[Vec<u8>], empty_first: bool) -> usize {
+    let d = common::dovecot();
+    let mut c = common::LineConn::connect(d.imap_addr());
+    c.read_line();
+    c.imap("a", &format!("LOGIN {user} {}", d.password));
+    c.imap("b", "SELECT INBOX");
+    if empty_first {
+        c.imap("c", "STORE 1:* +FLAGS.SILENT (\\Deleted)");
+        c.imap("d", "EXPUNGE");
+    }
+    let mut out = String::new();
+    for (i, b) in bodies.iter().enumerate() {
+        out.push_str(&format!("f{i} APPEND INBOX {{{}+}}\r\n", b.len()));
+        out.push_str(std::str::from_utf8(b).unwrap());
+        out.push_str("\r\n");
+    }
+    if !out.is_empty() {
+        // The last line end is added by `send`.
+        out.truncate(out.len() - 2);
+        c.send(&out);
+    }
+    let mut ok = 0;
+    while ok < bodies.len() {
+        let line = c.read_line();
+        if line.starts_with('f') {
+            assert!(line.contains(" OK"), "APPEND: {line}");
+            ok += 1;
+        }
+    }
+    c.imap("g", "LOGOUT");
+    common::inbox_len(user)
+}
+
+fn small(tag: &str, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            format!("Message-ID: <{tag}-{i}@example>\r\nSubject: {tag} {i}\r\n\r\nbody {i}\r\n")
+                .into_bytes()
+        })
+        .collect()
+}
+
+/// Leave mode on a box of 1 100 messages with a RAM seen set of 8: the
+/// Maildir store keeps the seen set, so the first poll stores all, the
+/// second nothing; 600 deleted on the server by another client and 2 new
+/// ones: only the 2 are stored and the seen set forgets the 600.
+#[test]
+fn pop3_leave_mode_seen_set_in_the_store_outgrows_ram_and_prunes() {
+    use embedded_mail::store::MessageStore;
+    let user = "s01";
+    assert_eq!(fill(user, &small("big-box", 1100), true), 1100);
+    let dir = tmp(user);
+    let poll = |store: &mut MaildirStore| {
+        let d = common::dovecot();
+        let (mut rx, mut tx) = ([0u8; 1024], [0u8; 256]);
+        let tcp = TcpStream::connect(d.pop3_addr()).unwrap();
+        let mut c =
+            embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx).unwrap();
+        c.capa().unwrap();
+        c.login(user, &d.password).unwrap();
+        let mut state: SyncState<8> = SyncState::new();
+        poll::pop3(&mut c, store, &mut state, &Policy::default(), |_| {}).unwrap()
+    };
+    let mut store = MaildirStore::open(&dir).unwrap();
+    assert_eq!(poll(&mut store).stored, 1100);
+    // Reboot: a new store on the same directory.
+    let mut store = MaildirStore::open(&dir).unwrap();
+    assert_eq!(store.seen_len().unwrap(), 1100);
+    let s = poll(&mut store);
+    assert_eq!((s.new, s.stored), (0, 0));
+    // Another client deletes 600; 2 arrive.
+    let d = common::dovecot();
+    let mut c = common::LineConn::connect(d.imap_addr());
+    c.read_line();
+    c.imap("a", &format!("LOGIN {user} {}", d.password));
+    c.imap("b", "SELECT INBOX");
+    c.imap("c", "STORE 101:700 +FLAGS.SILENT (\\Deleted)");
+    c.imap("d", "EXPUNGE");
+    c.imap("e", "LOGOUT");
+    assert_eq!(fill(user, &small("late", 2), false), 502);
+    let mut store = MaildirStore::open(&dir).unwrap();
+    let s = poll(&mut store);
+    assert_eq!((s.new, s.stored), (2, 2));
+    assert_eq!(
+        store.seen_len().unwrap(),
+        502,
+        "pruned to the server's list"
+    );
+    assert_eq!(poll(&mut store).stored, 0);
+    assert_eq!(store.messages().unwrap().len(), 1102);
+    assert_eq!(common::inbox_len(user), 502, "leave mode");
+}
+
+/// A message skipped for its size is remembered as skipped, in both
+/// protocols: a later poll without the limit fetches it (never twice),
+/// and delete mode never deletes it unstored.
+#[test]
+fn a_lifted_size_limit_fetches_the_skipped_message_in_both_protocols() {
+    for (user, imap) in [("s02", false), ("s03", true)] {
+        // As each protocol delivers them (sizes and digests, not bytes,
+        // so a failure does not print megabytes).
+        let digest = |v: Vec<Vec<u8>>| {
+            let mut d: Vec<(usize, u64)> = v
+                .iter()
+                .map(|m| (m.len(), embedded_mail::store::key_of(&[m])))
+                .collect();
+            d.sort();
+            d
+        };
+        let want = digest(
+            common::dovecot()
+                .inbox_messages(user)
+                .iter()
+                .map(|m| {
+                    if imap {
+                        m.bytes_crlf.clone()
+                    } else {
+                        m.pop3_retr_bytes()
+                    }
+                })
+                .collect(),
+        );
+        let mut store = MaildirStore::open(tmp(user)).unwrap();
+        let poll = |store: &mut MaildirStore, policy: &Policy<'_>| {
+            if imap {
+                imap_poll(user, store, policy)
+            } else {
+                pop3_poll(user, store, policy)
+            }
+        };
+        let limited = Policy {
+            max_size: Some(1 << 20),
+            ..Policy::default()
+        };
+        let s = poll(&mut store, &limited);
+        assert_eq!((s.stored, s.skipped), (6, 1), "{user}: first poll");
+        // Still limited: nothing new, the big one still skipped.
+        let s = poll(&mut store, &limited);
+        assert_eq!(s.stored, 0, "{user}: second poll");
+        // Delete mode with the limit: the stored six go, the big one stays.
+        let delete_limited = Policy {
+            after_store: AfterStore::Delete,
+            ..limited
+        };
+        let s = poll(&mut store, &delete_limited);
+        assert_eq!((s.stored, s.deleted), (0, 6), "{user}: delete, limited");
+        assert_eq!(common::inbox_len(user), 1, "{user}: the big one stays");
+        // The limit lifted: the big one is fetched, then deleted.
+        let delete = Policy {
+            after_store: AfterStore::Delete,
+            ..Policy::default()
+        };
+        let s = poll(&mut store, &delete);
+        assert_eq!((s.stored, s.deleted), (1, 1), "{user}: limit lifted");
+        assert_eq!(common::inbox_len(user), 0, "{user}");
+        assert_eq!(
+            digest(stored_bodies(&store)),
+            want,
+            "{user}: each message once"
+        );
+    }
 }

@@ -293,3 +293,241 @@ fn flash_store_full_is_clear_and_deletes_nothing() {
     assert_eq!(mbox.borrow().msgs.len(), 5);
     assert_eq!(r.1, 8 * PAGE as u64);
 }
+
+// ---- the seen set on flash (FlashStore::open_with_seen) -------------------
+
+/// Where a flash with a seen set puts what.
+#[derive(Clone)]
+struct Layout {
+    msgs: core::ops::Range<u32>,
+    state: core::ops::Range<u32>,
+    seen: core::ops::Range<u32>,
+}
+
+impl Layout {
+    /// `m` pages of messages, 2 of state, `s` (even) of seen set.
+    fn new(m: u32, s: u32) -> Self {
+        let p = PAGE as u32;
+        Layout {
+            msgs: 0..m * p,
+            state: m * p..(m + 2) * p,
+            seen: (m + 2) * p..(m + 2 + s) * p,
+        }
+    }
+    fn blank(&self) -> Vec<u8> {
+        vec![0xff; self.seen.end as usize]
+    }
+}
+
+type Outcome = Result<poll::Summary, String>;
+
+/// One POP3 poll over a flash store that keeps the seen set (RAM seen set
+/// of 8, far fewer than the messages remembered), with a flash that dies
+/// at write `fail_at`; `hand_on` removes every stored message afterwards
+/// (the firmware passed them on), so only the seen set knows them.
+fn poll_seen(
+    mem: Vec<u8>,
+    l: &Layout,
+    (mbox, proto): (&Shared, Proto),
+    policy: &Policy<'_>,
+    fail_at: Option<usize>,
+    hand_on: bool,
+) -> (Vec<u8>, usize, Outcome) {
+    block_on(async {
+        let flash = MockFlash::new(mem, fail_at);
+        let mut buf = [0u8; 384];
+        let mut store = match FlashStore::open_with_seen(
+            flash,
+            l.msgs.clone(),
+            l.state.clone(),
+            l.seen.clone(),
+            &mut buf,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                // Power lost while opening (erasing a leftover half).
+                assert!(fail_at.is_some(), "open: {e:?}");
+                return (Vec::new(), 0, Err(format!("open: {e:?}")));
+            }
+        };
+        let (mut rx, mut tx) = ([0u8; 128], [0u8; 64]);
+        let server = Server::new(mbox.clone(), proto, None);
+        let mut c = embedded_mail::pop3::asynch::Client::connect(server, &mut rx, &mut tx)
+            .await
+            .unwrap();
+        c.login("u", "p").await.unwrap();
+        let mut state: SyncState<8> = SyncState::new();
+        let r = poll::asynch::pop3(&mut c, &mut store, &mut state, policy, |_| {})
+            .await
+            .map_err(|e| format!("{e}"));
+        if hand_on && r.is_ok() {
+            while store.remove_oldest().await.unwrap().is_some() {}
+        }
+        let flash = store.into_inner();
+        (flash.mem, flash.writes, r)
+    })
+}
+
+/// Every committed message read back (store opened with its seen set).
+fn read_back_seen(mem: Vec<u8>, l: &Layout) -> Vec<Vec<u8>> {
+    block_on(async {
+        let mut buf = [0u8; 384];
+        let mut store = FlashStore::open_with_seen(
+            MockFlash::new(mem, None),
+            l.msgs.clone(),
+            l.state.clone(),
+            l.seen.clone(),
+            &mut buf,
+        )
+        .await
+        .expect("reopen after power loss");
+        let mut out = Vec::new();
+        let mut infos = Vec::new();
+        store.messages(|m| infos.push(m)).await.unwrap();
+        for m in infos {
+            let mut bytes = Vec::new();
+            store
+                .read(m.id, |c| bytes.extend_from_slice(c))
+                .await
+                .unwrap();
+            out.push(bytes);
+        }
+        out
+    })
+}
+
+fn numbered(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| format!("Subject: m{i}\r\n\r\nbody {i}\r\n").into_bytes())
+        .collect()
+}
+
+/// Leave mode, messages handed on after each poll: only the seen set on
+/// flash keeps them from being fetched again. Far more than the RAM seen
+/// set (8) holds, over the pipelined stream and the listing path.
+#[test]
+fn seen_set_on_flash_outgrows_ram_and_prunes() {
+    for proto in [Proto::Pop3, Proto::Pop3Pipelining] {
+        let l = Layout::new(64, 24);
+        let all = numbered(300);
+        let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+        let mbox = mailbox(&bodies);
+        let keep = Policy::default();
+        let (mem, _, r) = poll_seen(l.blank(), &l, (&mbox, proto), &keep, None, true);
+        assert_eq!(r.unwrap().stored, 300);
+        // Nothing new: nothing stored, though the store is empty now.
+        let (mem, _, r) = poll_seen(mem, &l, (&mbox, proto), &keep, None, true);
+        assert_eq!(r.unwrap().stored, 0);
+        // 200 deleted on the server by another client, 2 new: only the
+        // new ones are stored, and the seen set forgets the 200.
+        mbox.borrow_mut().msgs.drain(50..250);
+        for i in 0..2 {
+            mbox.borrow_mut().msgs.push(poll_fake::Msg {
+                uid: 400 + i,
+                uidl: format!("new-{i}"),
+                bytes: format!("Subject: new {i}\r\n\r\nx\r\n").into_bytes(),
+                deleted: false,
+                seen: false,
+            });
+        }
+        let (mem, _, r) = poll_seen(mem, &l, (&mbox, proto), &keep, None, false);
+        assert_eq!(r.unwrap().stored, 2);
+        let remembered = block_on(async {
+            let mut buf = [0u8; 384];
+            let mut s = FlashStore::open_with_seen(
+                MockFlash::new(mem.clone(), None),
+                l.msgs.clone(),
+                l.state.clone(),
+                l.seen.clone(),
+                &mut buf,
+            )
+            .await
+            .unwrap();
+            s.seen_len().await.unwrap()
+        });
+        assert_eq!(remembered, 102, "pruned to what the server lists");
+        let (_, _, r) = poll_seen(mem, &l, (&mbox, proto), &keep, None, false);
+        assert_eq!(r.unwrap().stored, 0);
+    }
+}
+
+/// The seen set's half holds 32 entries here: a 40-message first poll
+/// stops with a clear error and deletes nothing (delete mode: no QUIT).
+#[test]
+fn seen_set_full_on_flash_is_clear_and_deletes_nothing() {
+    let l = Layout::new(64, 2);
+    let all = numbered(40);
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    for (proto, after) in [
+        (Proto::Pop3, AfterStore::Delete),
+        (Proto::Pop3Pipelining, AfterStore::Delete),
+        (Proto::Pop3Pipelining, AfterStore::Keep),
+    ] {
+        let mbox = mailbox(&bodies);
+        let policy = Policy {
+            after_store: after,
+            ..Policy::default()
+        };
+        let (_, _, r) = poll_seen(l.blank(), &l, (&mbox, proto), &policy, None, false);
+        let e = r.unwrap_err();
+        assert!(e.contains("seen set full"), "{e}");
+        assert_eq!(mbox.borrow().msgs.len(), 40, "nothing deleted");
+    }
+}
+
+/// Power lost at every flash write of a leave-mode poll that prunes the
+/// seen set (messages deleted by another client) and stores new ones,
+/// with every earlier message handed on: after the reboot, a clean poll
+/// stores each new message once and nothing old again.
+#[test]
+fn power_loss_at_every_write_keeps_the_seen_set() {
+    let l = Layout::new(24, 4);
+    let all = numbered(12);
+    let bodies: Vec<&[u8]> = all.iter().map(|m| m.as_slice()).collect();
+    let keep = Policy::default();
+    let setup = || {
+        let mbox = mailbox(&bodies);
+        let (mem, _, r) = poll_seen(l.blank(), &l, (&mbox, Proto::Pop3), &keep, None, true);
+        assert_eq!(r.unwrap().stored, 12);
+        mbox.borrow_mut().msgs.drain(3..6);
+        for i in 0..3u32 {
+            mbox.borrow_mut().msgs.push(poll_fake::Msg {
+                uid: 100 + i,
+                uidl: format!("new-{i}"),
+                bytes: format!("Subject: new {i}\r\n\r\nx\r\n").into_bytes(),
+                deleted: false,
+                seen: false,
+            });
+        }
+        (mem, mbox)
+    };
+    let new: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("Subject: new {i}\r\n\r\nx\r\n").into_bytes())
+        .collect();
+    let (mem0, mbox) = setup();
+    let (mem, writes, r) = poll_seen(mem0.clone(), &l, (&mbox, Proto::Pop3), &keep, None, false);
+    assert_eq!(r.unwrap().stored, 3);
+    assert_eq!(read_back_seen(mem, &l), new);
+    eprintln!("seen set power loss: {writes} flash writes/erases in the poll");
+    for n in 1..=writes {
+        let (mem, _, r) = poll_seen(
+            mem0.clone(),
+            &l,
+            (&mbox, Proto::Pop3),
+            &keep,
+            Some(n),
+            false,
+        );
+        assert!(r.is_err(), "n={n}: poll succeeded on a dead flash");
+        let mem = if mem.is_empty() { mem0.clone() } else { mem };
+        let (mem, _, r) = poll_seen(mem, &l, (&mbox, Proto::Pop3), &keep, None, false);
+        r.unwrap_or_else(|e| panic!("n={n}: clean poll: {e}"));
+        let stored = read_back_seen(mem.clone(), &l);
+        assert_eq!(stored, new, "n={n}: each new message once, no old one");
+        let (_, _, r) = poll_seen(mem, &l, (&mbox, Proto::Pop3), &keep, None, false);
+        assert_eq!(r.unwrap().stored, 0, "n={n}: a third poll stores nothing");
+        assert_eq!(mbox.borrow().msgs.len(), 12, "n={n}: leave mode");
+    }
+}

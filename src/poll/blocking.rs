@@ -8,13 +8,18 @@ use embedded_io::{Read, Write};
 
 /// Polls a POP3 maildrop: see [the module docs](crate::poll).
 ///
-/// `client` is logged in (TRANSACTION state). The sync state is loaded
-/// from `store` into `state` (the caller provides its memory). With
-/// PIPELINING and UIDL and no limits, every message streams through one
-/// window of pipelined `UIDL n` + `RETR n` commands; otherwise per batch
-/// of up to [`super::BATCH`] new messages: the UIDL listing, one LIST for
-/// the sizes, the RETRs pipelined when the server offers PIPELINING. The
-/// sync state is saved after a batch's commits and before its DELEs. The
+/// `client` is logged in (TRANSACTION state; read its capabilities first,
+/// so the poll knows it may pipeline). The sync state is loaded from
+/// `store` into `state` (the caller provides its memory); the seen set is
+/// the store's when it keeps one
+/// ([`crate::store::MessageStore::keeps_seen`]), else the RAM set in
+/// `state`. With PIPELINING and UIDL and no limits, in delete mode or
+/// while nothing is remembered, every message streams through one window
+/// of pipelined `UIDL n` + `RETR n` commands; otherwise the maildrop is
+/// listed once (one `UIDL`), then per batch of up to
+/// [`super::BATCH`] new messages: `UIDL n` + `LIST n`, the RETRs
+/// pipelined when the server offers PIPELINING. The sync state is saved
+/// after a batch's commits and before its DELEs. The
 /// poll ends with QUIT (which performs the deletions): the client is then
 /// closed; take the transport back with `client.into_parts()`. On error
 /// the connection is left without QUIT, so the server deletes nothing of

@@ -11,6 +11,8 @@
 //!   commit item is written after every chunk, so a visible message is
 //!   whole. Such leftovers are reclaimed by [`FlashStore::remove_oldest`].
 //! - `state`: a sequential-storage map holding the sync-state blob.
+//! - `seen` (optional, [`FlashStore::open_with_seen`]): the POP3 seen set
+//!   (see below), so the poll's RAM does not grow with the mailbox.
 //!
 //! Overhead per message: sequential-storage's item header (8 bytes, words
 //! padded) per chunk item and per commit item, plus 5 bytes per chunk and
@@ -26,12 +28,43 @@
 //! and the store in [`super::Blocking`], which runs each call with
 //! [`super::block_on`].
 //!
+//! ## The seen set on flash
+//!
+//! With [`FlashStore::open_with_seen`] the store keeps the POP3 seen set
+//! ([`super::MessageStore::keeps_seen`]) in a range of its own, split in
+//! two halves, each a sequential-storage queue: the *current* generation
+//! and the *next*. Each remembered message is 13 bytes (key 8, time
+//! stored 4, flags 1), packed up to 16 to an item (as many as the buffer
+//! holds): with the 8-byte item header that is 13.5 bytes of flash per
+//! remembered message (≈ 14 with page ends), and the range needs twice
+//! that (two generations), plus one poll's new messages. Which half is
+//! current is one byte in the `state` map.
+//!
+//! A listing (`seen_begin`, `seen_find` per group of keys, `seen_prune`)
+//! copies every key it finds into the next half; a message stored during
+//! it goes into both halves. When the listing was complete, `seen_prune`
+//! makes the next half current (one map write) and erases the old one:
+//! what the server no longer lists is forgotten, so flash use follows the
+//! mailbox, not its history. Power lost at any point leaves the current
+//! half holding everything remembered (the next one is erased when the
+//! store is opened again); the flag is written only once the next half is
+//! whole. New entries wait in RAM (two packs of 16) until
+//! [`super::MessageStore::save_state`] writes them, which the poll does
+//! before any deletion on the server. A half with no room left fails with
+//! [`StoreError::SeenFull`] before anything is deleted.
+//!
+//! Costs: each listing rewrites the set once (13.5 bytes per message: a
+//! box of 10 000 writes ≈ 135 KB and erases one half per poll), and each
+//! group of 32 listed keys is one scan of the current half (a listing of
+//! `n` remembered messages reads the half `n / 32` times). RAM: the two
+//! packs (2 × 208 bytes) in the store, whatever the number of messages.
+//!
 //! Lookups (`contains`, `open`) scan the queue: fine for the few hundred
 //! messages a small flash holds. Reading messages back:
 //! [`FlashStore::read`] one message (a scan each),
 //! [`FlashStore::read_all`] every message in one scan.
 
-use super::{asynch::MessageStore, MessageKey, StateBlob, StoreError};
+use super::{asynch::MessageStore, MessageKey, SeenQuery, StateBlob, StoreError};
 use core::ops::Range;
 use embedded_storage_async::nor_flash::{MultiwriteNorFlash, NorFlash};
 use sequential_storage::cache::{Cache, Uncached};
@@ -43,6 +76,92 @@ const COMMIT: u8 = b'M';
 const CHUNK_HEADER: usize = 5;
 const COMMIT_LEN: usize = 21;
 const STATE_KEY: u8 = 0;
+/// Map key of the seen set's current half (one byte, 0 or 1).
+const SEEN_KEY: u8 = 1;
+/// Bytes of one remembered message on flash.
+const ENTRY: usize = 13;
+/// Remembered messages per item at most.
+const PACK: usize = 16;
+
+/// Entries waiting in RAM for one half of the seen set.
+#[derive(Clone, Copy)]
+struct Pack {
+    bytes: [u8; ENTRY * PACK],
+    n: usize,
+}
+
+impl Pack {
+    const fn new() -> Self {
+        Pack {
+            bytes: [0; ENTRY * PACK],
+            n: 0,
+        }
+    }
+    fn add(&mut self, key: MessageKey, at: u32, headers_only: bool) {
+        let mut e = [0u8; ENTRY];
+        for (d, s) in e.iter_mut().zip(
+            key.to_le_bytes()
+                .into_iter()
+                .chain(at.to_le_bytes())
+                .chain([u8::from(headers_only)]),
+        ) {
+            *d = s;
+        }
+        if let Some(d) = self.bytes.get_mut(self.n * ENTRY..(self.n + 1) * ENTRY) {
+            d.copy_from_slice(&e);
+            self.n += 1;
+        }
+    }
+    fn data(&self) -> &[u8] {
+        self.bytes.get(..self.n * ENTRY).unwrap_or(&[])
+    }
+}
+
+/// The seen set's place and bookkeeping (see the module docs).
+struct SeenArea {
+    halves: (Range<u32>, Range<u32>),
+    /// The current half is the second one.
+    cur_b: bool,
+    /// Entries in the current half (written or packed).
+    len: u64,
+    /// Entries in the next half (written or packed).
+    next_len: u64,
+    /// Something was written to the next half since it was erased.
+    next_used: bool,
+    /// A listing is copying what it finds into the next half.
+    listing: bool,
+    /// Entries per item (the buffer's room, at most [`PACK`]).
+    per_item: usize,
+    /// Entries waiting for the current and the next half.
+    cur_pack: Pack,
+    next_pack: Pack,
+}
+
+impl SeenArea {
+    /// The current (`next` false) or the next half's range.
+    fn half(&self, next: bool) -> Range<u32> {
+        if self.cur_b != next {
+            self.halves.1.clone()
+        } else {
+            self.halves.0.clone()
+        }
+    }
+    fn pack(&mut self, next: bool) -> &mut Pack {
+        if next {
+            &mut self.next_pack
+        } else {
+            &mut self.cur_pack
+        }
+    }
+}
+
+fn entry_of(e: &[u8]) -> Option<(MessageKey, u32, bool)> {
+    Some((
+        u64::from_le_bytes(e.get(..8)?.try_into().ok()?),
+        u32::from_le_bytes(e.get(8..12)?.try_into().ok()?),
+        e.get(12)? & 1 == 1,
+    ))
+}
 
 type Uncached3 = Cache<Uncached, Uncached, Uncached>;
 
@@ -135,6 +254,7 @@ pub struct FlashStore<'b, S: NorFlash> {
     fill: usize,
     open: Option<(u32, MessageKey, u64)>,
     next_id: u32,
+    seen: Option<SeenArea>,
 }
 
 impl<S: NorFlash> core::fmt::Debug for FlashStore<'_, S> {
@@ -178,6 +298,7 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
             fill: 0,
             open: None,
             next_id: 1,
+            seen: None,
         };
         let mut max = 0u32;
         store
@@ -188,6 +309,200 @@ impl<'b, S: NorFlash> FlashStore<'b, S> {
             .await?;
         store.next_id = max.wrapping_add(1).max(1);
         Ok(store)
+    }
+
+    /// Opens the store as [`open`](Self::open) does, keeping the POP3 seen
+    /// set in `seen` (disjoint from the others, an even number of whole
+    /// pages ≥ 2: two halves, see the module docs). A half holds
+    /// `⌊page / (8 + 13 × k)⌋ × k` messages per page, `k` = 16 with a
+    /// buffer of 208 bytes or more (288 per 4 KiB page). Leftovers of a
+    /// listing cut short are erased here.
+    pub async fn open_with_seen(
+        flash: S,
+        messages: Range<u32>,
+        state: Range<u32>,
+        seen: Range<u32>,
+        buf: &'b mut [u8],
+    ) -> Result<Self, StoreError<FlashError<S::Error>>> {
+        let bad = || StoreError::Io(FlashError::BadConfig);
+        let page = S::ERASE_SIZE as u32;
+        let len = seen.end.saturating_sub(seen.start);
+        if len == 0 || !len.is_multiple_of(2 * page) {
+            return Err(bad());
+        }
+        let mid = seen.start + len / 2;
+        let halves = (seen.start..mid, mid..seen.end);
+        for h in [&halves.0, &halves.1] {
+            QueueConfig::<S>::try_new(h.clone()).map_err(|_| bad())?;
+        }
+        let overlaps = |r: &Range<u32>| seen.start < r.end && r.start < seen.end;
+        if overlaps(&messages) || overlaps(&state) {
+            return Err(bad());
+        }
+        let mut store = Self::open(flash, messages, state, buf).await?;
+        let per_item = (store.buf.len() / ENTRY).min(PACK);
+        // Which half is current: one byte in the state map (0 if none).
+        let range = store.state.clone();
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(
+            &mut store.flash,
+            MapConfig::new(range),
+            Cache::new_uncached(),
+        );
+        let cur_b = match map
+            .fetch_item::<&[u8]>(store.buf, &SEEN_KEY)
+            .await
+            .map_err(map_err)?
+        {
+            Some(v) => v.first() == Some(&1),
+            None => false,
+        };
+        store.seen = Some(SeenArea {
+            halves,
+            cur_b,
+            len: 0,
+            next_len: 0,
+            next_used: false,
+            listing: false,
+            per_item,
+            cur_pack: Pack::new(),
+            next_pack: Pack::new(),
+        });
+        let (mut cur_len, mut next_len) = (0u64, 0u64);
+        store
+            .scan_seen(false, |_, _| {
+                cur_len += 1;
+                true
+            })
+            .await?;
+        store
+            .scan_seen(true, |_, _| {
+                next_len += 1;
+                true
+            })
+            .await?;
+        if let Some(a) = store.seen.as_mut() {
+            a.len = cur_len;
+            // A listing cut short, or an old half not yet erased: the
+            // current half holds everything remembered.
+            a.next_used = next_len > 0;
+        }
+        store.erase_next().await?;
+        Ok(store)
+    }
+
+    /// Calls `f(index, entry)` with every remembered message of the
+    /// current (`next` false) or the next half, oldest first, until it
+    /// returns false.
+    async fn scan_seen(
+        &mut self,
+        next: bool,
+        mut f: impl FnMut(u64, (MessageKey, u32, bool)) -> bool,
+    ) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let Some(range) = self.seen.as_ref().map(|a| a.half(next)) else {
+            return Ok(());
+        };
+        let mut q = QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(range),
+            Cache::new_uncached(),
+        );
+        let mut it = q.iter().await.map_err(map_err)?;
+        let mut i = 0u64;
+        while let Some(item) = it.next(self.buf).await.map_err(map_err)? {
+            for e in item.chunks_exact(ENTRY) {
+                if let Some(e) = entry_of(e) {
+                    if !f(i, e) {
+                        return Ok(());
+                    }
+                    i += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Erases the next half if anything was written to it.
+    async fn erase_next(&mut self) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let Some(a) = self.seen.as_mut() else {
+            return Ok(());
+        };
+        a.next_pack = Pack::new();
+        a.next_len = 0;
+        if !a.next_used {
+            return Ok(());
+        }
+        let r = a.half(true);
+        self.flash
+            .erase(r.start, r.end)
+            .await
+            .map_err(|e| StoreError::Io(FlashError::Flash(e)))?;
+        if let Some(a) = self.seen.as_mut() {
+            a.next_used = false;
+        }
+        Ok(())
+    }
+
+    /// Writes the current (`next` false) or the next half's pack as one
+    /// item.
+    async fn flush_pack(&mut self, next: bool) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let Some(a) = self.seen.as_mut() else {
+            return Ok(());
+        };
+        if a.pack(next).n == 0 {
+            return Ok(());
+        }
+        let range = a.half(next);
+        let remembered = a.len;
+        if next {
+            a.next_used = true;
+        }
+        let mut q = QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(range),
+            Cache::new_uncached(),
+        );
+        q.push(a.pack(next).data(), false)
+            .await
+            .map_err(|e| match e {
+                sequential_storage::Error::FullStorage => StoreError::SeenFull { remembered },
+                e => map_err(e),
+            })?;
+        a.pack(next).n = 0;
+        Ok(())
+    }
+
+    /// Adds an entry to the current (`next` false) or the next half
+    /// (written once its pack is full).
+    async fn seen_add(
+        &mut self,
+        next: bool,
+        (key, at, headers_only): (MessageKey, u32, bool),
+    ) -> Result<(), StoreError<FlashError<S::Error>>> {
+        let Some(a) = self.seen.as_mut() else {
+            return Ok(());
+        };
+        if a.pack(next).n >= a.per_item {
+            self.flush_pack(next).await?;
+        }
+        if let Some(a) = self.seen.as_mut() {
+            a.pack(next).add(key, at, headers_only);
+            if next {
+                a.next_len += 1;
+            } else {
+                a.len += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes both packs: the current half first, so it never lacks what
+    /// the next one has.
+    async fn flush_seen(&mut self) -> Result<(), StoreError<FlashError<S::Error>>> {
+        if self.seen.is_none() {
+            return Ok(());
+        }
+        self.flush_pack(false).await?;
+        self.flush_pack(true).await
     }
 
     /// Gives the flash back.
@@ -499,7 +814,9 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
         let blob: &[u8] = value.get(..n).unwrap_or(&[]);
         map.store_item(work, &STATE_KEY, &blob)
             .await
-            .map_err(map_err)
+            .map_err(map_err)?;
+        // The seen set's inserts are durable with the state.
+        self.flush_seen().await
     }
 
     async fn load_state(
@@ -523,6 +840,117 @@ impl<S: NorFlash> MessageStore for FlashStore<'_, S> {
             Some(blob) => Ok(state.decode(blob)),
             None => Ok(false),
         }
+    }
+
+    fn keeps_seen(&self) -> bool {
+        self.seen.is_some()
+    }
+
+    async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        Ok(self.seen.as_ref().map_or(0, |a| a.len))
+    }
+
+    async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        // What an earlier listing left in the next half is dropped: the
+        // current half has all of it.
+        self.erase_next().await?;
+        if let Some(a) = self.seen.as_mut() {
+            a.listing = true;
+        }
+        Ok(())
+    }
+
+    async fn seen_find(
+        &mut self,
+        queries: &mut [SeenQuery],
+    ) -> Result<(), StoreError<Self::Error>> {
+        if self.seen.is_none() {
+            return Ok(());
+        }
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        // Entries still in the pack are this poll's inserts: never
+        // listed twice, so the scan of the half is enough.
+        let mut left = queries.iter().filter(|q| !q.found).count();
+        if left > 0 {
+            self.scan_seen(false, |_, (key, at, h)| {
+                if let Some(q) = queries.iter_mut().find(|q| q.key == key && !q.found) {
+                    q.found = true;
+                    q.stored_at = at;
+                    q.headers_only = h;
+                    left -= 1;
+                }
+                left > 0
+            })
+            .await?;
+        }
+        if self.seen.as_ref().is_some_and(|a| a.listing) {
+            for q in queries.iter().filter(|q| q.found) {
+                self.seen_add(true, (q.key, q.stored_at, q.headers_only))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        stored_at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>> {
+        let Some(listing) = self.seen.as_ref().map(|a| a.listing) else {
+            return Ok(());
+        };
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        self.seen_add(false, (key, stored_at, headers_only)).await?;
+        if listing {
+            self.seen_add(true, (key, stored_at, headers_only)).await?;
+        }
+        Ok(())
+    }
+
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        let Some(a) = self.seen.as_ref() else {
+            return Ok(0);
+        };
+        if !a.listing {
+            return Ok(0);
+        }
+        if self.open.is_some() {
+            return Err(StoreError::WrongState);
+        }
+        let (next_b, old_len) = (!a.cur_b, a.len);
+        self.flush_seen().await?;
+        // The next half is whole: make it current (one map write), then
+        // erase the old one.
+        let range = self.state.clone();
+        let mut map: MapStorage<u8, &mut S, _> = MapStorage::new(
+            &mut self.flash,
+            MapConfig::new(range),
+            Cache::new_uncached(),
+        );
+        let flag: &[u8] = &[u8::from(next_b)];
+        map.store_item(self.buf, &SEEN_KEY, &flag)
+            .await
+            .map_err(map_err)?;
+        let Some(a) = self.seen.as_mut() else {
+            return Ok(0);
+        };
+        a.cur_b = next_b;
+        a.len = a.next_len;
+        a.listing = false;
+        // The old half (now the next one) is erased right away.
+        a.next_used = true;
+        let dropped = old_len.saturating_sub(a.len);
+        self.erase_next().await?;
+        Ok(dropped)
     }
 }
 
@@ -664,6 +1092,60 @@ mod tests {
             assert_eq!(n, Some(m.len() as u64));
             assert_eq!(&one, m);
         }
+    }
+
+    #[test]
+    fn seen_set_costs_at_most_16_bytes_a_message_and_refuses_when_full() {
+        // 8 pages of messages, 2 of state, 2 × 4 pages of seen set.
+        let mut flash = Ram(std::vec![0xff; 18 * PAGE]);
+        let mut buf = [0u8; 256];
+        let p = PAGE as u32;
+        let mut store = block_on(FlashStore::open_with_seen(
+            &mut flash,
+            MESSAGES,
+            STATE,
+            10 * p..18 * p,
+            &mut buf,
+        ))
+        .map_err(|_| ())
+        .unwrap();
+        assert!(store.keeps_seen());
+        let mut n = 0u64;
+        let full = loop {
+            match block_on(store.seen_insert(n + 1, n as u32, false)) {
+                Ok(()) => n += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(full, StoreError::SeenFull { .. }), "{full:?}");
+        // What fits in one half of 4 pages: the entries pushed before the
+        // pack that did not fit.
+        let per_message = (4 * PAGE) as f64 / (n - 16) as f64;
+        std::eprintln!(
+            "seen set: {} messages in 4 pages of {PAGE} B: {per_message:.1} B each",
+            n - 16
+        );
+        assert!(per_message <= 16.0, "{per_message} bytes per message");
+        // Reopened: every written entry is found, in one scan per group.
+        let mut store = block_on(FlashStore::open_with_seen(
+            store.into_inner(),
+            MESSAGES,
+            STATE,
+            10 * p..18 * p,
+            &mut buf,
+        ))
+        .map_err(|_| ())
+        .unwrap();
+        let len = block_on(store.seen_len()).unwrap();
+        assert_eq!(len, n - 16);
+        let mut q = [
+            SeenQuery::new(1),
+            SeenQuery::new(len),
+            SeenQuery::new(len + 1),
+        ];
+        block_on(store.seen_find(&mut q)).unwrap();
+        assert!(q[0].found && q[1].found && !q[2].found);
+        assert_eq!(q[1].stored_at, (len - 1) as u32);
     }
 
     #[test]

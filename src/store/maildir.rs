@@ -13,9 +13,19 @@
 //! index of those keys, read from the directories once (O(1) per call
 //! after that). The sync state is the file `.embedded-mail-state`,
 //! replaced atomically.
+//!
+//! The store keeps the POP3 seen set itself
+//! ([`MessageStore::keeps_seen`]), in the file `.embedded-mail-seen`: 13
+//! bytes per remembered message (key, time stored, headers-only flag)
+//! plus a checksum, read once, held in a hash map, and replaced
+//! atomically (write, fsync, rename, directory fsync) by
+//! [`MessageStore::save_state`] when it changed and by
+//! [`MessageStore::seen_prune`]. A damaged file is an error
+//! ([`std::io::ErrorKind::InvalidData`]), never a silent restart that
+//! would fetch every message again.
 
-use super::{MessageKey, MessageStore, StateBlob, StoreError};
-use std::collections::HashSet;
+use super::{Fnv, MessageKey, MessageStore, SeenQuery, StateBlob, StoreError};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,6 +34,24 @@ use std::vec::Vec;
 use std::{format, vec};
 
 const STATE_FILE: &str = ".embedded-mail-state";
+const SEEN_FILE: &str = ".embedded-mail-seen";
+const SEEN_MAGIC: &[u8; 4] = b"EMS\x01";
+
+/// One remembered message of the seen set.
+#[derive(Debug, Clone, Copy)]
+struct Remembered {
+    stored_at: u32,
+    headers_only: bool,
+    /// Found (or inserted) since the listing began.
+    marked: bool,
+}
+
+/// The seen set as held in RAM.
+#[derive(Debug, Default)]
+struct SeenFile {
+    map: HashMap<MessageKey, Remembered>,
+    dirty: bool,
+}
 
 /// A Maildir on the host file system.
 #[derive(Debug)]
@@ -35,6 +63,8 @@ pub struct MaildirStore {
     index: Option<HashSet<MessageKey>>,
     /// Renames not yet made durable by a directory sync.
     unsynced: bool,
+    /// The seen set, read on first use.
+    seen: Option<SeenFile>,
 }
 
 impl MaildirStore {
@@ -61,6 +91,7 @@ impl MaildirStore {
             seq: 0,
             index: None,
             unsynced: false,
+            seen: None,
         })
     }
 
@@ -100,6 +131,93 @@ impl MaildirStore {
     fn fsync_dir(path: &Path) -> std::io::Result<()> {
         File::open(path)?.sync_all()
     }
+
+    /// Writes `bytes` to the file `name` in the root, atomically: a
+    /// temporary file in `tmp/`, fsync, rename, fsync of the root.
+    fn replace_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{name}.{}", std::process::id()));
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, self.root.join(name))?;
+        Self::fsync_dir(&self.root)
+    }
+
+    /// The seen set, read from its file on first use.
+    fn seen_file(&mut self) -> Result<&mut SeenFile, StoreError<std::io::ErrorKind>> {
+        if self.seen.is_none() {
+            let map = match fs::read(self.root.join(SEEN_FILE)) {
+                Ok(bytes) => {
+                    decode_seen(&bytes).ok_or(StoreError::Io(std::io::ErrorKind::InvalidData))?
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+                Err(e) => return Err(StoreError::Io(e.kind())),
+            };
+            self.seen = Some(SeenFile { map, dirty: false });
+        }
+        self.seen
+            .as_mut()
+            .ok_or(StoreError::Io(std::io::ErrorKind::Other))
+    }
+
+    /// Writes the seen set if it changed.
+    fn save_seen(&mut self) -> Result<(), StoreError<std::io::ErrorKind>> {
+        let Some(seen) = self.seen.as_ref().filter(|s| s.dirty) else {
+            return Ok(());
+        };
+        let mut keys: Vec<_> = seen.map.iter().collect();
+        // A stable file for a stable set.
+        keys.sort_by_key(|(k, _)| **k);
+        let mut out = Vec::with_capacity(16 + 13 * keys.len());
+        out.extend_from_slice(SEEN_MAGIC);
+        out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+        for (k, r) in keys {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&r.stored_at.to_le_bytes());
+            out.push(u8::from(r.headers_only));
+        }
+        let mut h = Fnv::new();
+        h.write(&out);
+        out.extend_from_slice(&h.finish().to_le_bytes());
+        self.replace_file(SEEN_FILE, &out)
+            .map_err(|e| StoreError::Io(e.kind()))?;
+        if let Some(s) = self.seen.as_mut() {
+            s.dirty = false;
+        }
+        Ok(())
+    }
+}
+
+/// The seen file's entries, or `None` if it is damaged.
+fn decode_seen(bytes: &[u8]) -> Option<HashMap<MessageKey, Remembered>> {
+    let body_len = bytes.len().checked_sub(8)?;
+    let (body, sum) = bytes.split_at(body_len);
+    let mut h = Fnv::new();
+    h.write(body);
+    if u64::from_le_bytes(sum.try_into().ok()?) != h.finish() || body.get(..4)? != SEEN_MAGIC {
+        return None;
+    }
+    let n = u64::from_le_bytes(body.get(4..12)?.try_into().ok()?);
+    let entries = body.get(12..)?;
+    if entries.len() as u64 != n.checked_mul(13)? {
+        return None;
+    }
+    let mut map = HashMap::with_capacity(n as usize);
+    for e in entries.chunks_exact(13) {
+        map.insert(
+            u64::from_le_bytes(e.get(..8)?.try_into().ok()?),
+            Remembered {
+                stored_at: u32::from_le_bytes(e.get(8..12)?.try_into().ok()?),
+                headers_only: e.get(12) == Some(&1),
+                marked: false,
+            },
+        );
+    }
+    Some(map)
 }
 
 fn key_of_name(name: &str) -> Option<MessageKey> {
@@ -212,17 +330,9 @@ impl MessageStore for MaildirStore {
                 None => return Err(StoreError::StateTooLarge),
             }
         };
-        let io = |e: std::io::Error| StoreError::Io(e.kind());
-        let tmp = self
-            .root
-            .join("tmp")
-            .join(format!("{STATE_FILE}.{}", std::process::id()));
-        let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(buf.get(..n).unwrap_or(&[])).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        fs::rename(&tmp, self.root.join(STATE_FILE)).map_err(io)?;
-        Self::fsync_dir(&self.root).map_err(io)
+        self.save_seen()?;
+        self.replace_file(STATE_FILE, buf.get(..n).unwrap_or(&[]))
+            .map_err(|e| StoreError::Io(e.kind()))
     }
 
     fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
@@ -231,5 +341,118 @@ impl MessageStore for MaildirStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(StoreError::Io(e.kind())),
         }
+    }
+
+    fn keeps_seen(&self) -> bool {
+        true
+    }
+
+    fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        Ok(self.seen_file()?.map.len() as u64)
+    }
+
+    fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+        for r in self.seen_file()?.map.values_mut() {
+            r.marked = false;
+        }
+        Ok(())
+    }
+
+    fn seen_find(&mut self, queries: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>> {
+        let seen = self.seen_file()?;
+        for q in queries.iter_mut() {
+            if let Some(r) = seen.map.get_mut(&q.key) {
+                r.marked = true;
+                q.found = true;
+                q.stored_at = r.stored_at;
+                q.headers_only = r.headers_only;
+            }
+        }
+        Ok(())
+    }
+
+    fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        stored_at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>> {
+        let seen = self.seen_file()?;
+        seen.map.entry(key).or_insert(Remembered {
+            stored_at,
+            headers_only,
+            marked: true,
+        });
+        seen.dirty = true;
+        Ok(())
+    }
+
+    fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        let seen = self.seen_file()?;
+        let before = seen.map.len();
+        seen.map.retain(|_, r| r.marked);
+        let dropped = (before - seen.map.len()) as u64;
+        if dropped > 0 {
+            seen.dirty = true;
+            // Inserts recorded in the same file must not get ahead of
+            // the messages they name.
+            self.sync().map_err(|e| StoreError::Io(e.kind()))?;
+            self.save_seen()?;
+        }
+        Ok(dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("em-seen-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn seen_set_survives_reopen_prunes_and_refuses_a_damaged_file() {
+        let d = dir("a");
+        let mut s = MaildirStore::open(&d).unwrap();
+        assert!(s.keeps_seen());
+        // More than any RAM array a device would hold.
+        for k in 1..=5000u64 {
+            s.seen_insert(k, k as u32, k % 7 == 0).unwrap();
+        }
+        struct Nothing;
+        impl StateBlob for Nothing {
+            fn encode(&self, _: &mut [u8]) -> Option<usize> {
+                Some(0)
+            }
+            fn decode(&mut self, _: &[u8]) -> bool {
+                true
+            }
+        }
+        s.save_state(&Nothing).unwrap();
+        let mut s = MaildirStore::open(&d).unwrap();
+        assert_eq!(s.seen_len().unwrap(), 5000);
+        s.seen_begin().unwrap();
+        let mut q = [SeenQuery::new(14), SeenQuery::new(15), SeenQuery::new(9999)];
+        s.seen_find(&mut q).unwrap();
+        assert!(q[0].found && q[0].headers_only && q[0].stored_at == 14);
+        assert!(q[1].found && !q[1].headers_only);
+        assert!(!q[2].found);
+        s.seen_insert(9999, 1, false).unwrap();
+        // Only what the listing found or inserted stays.
+        assert_eq!(s.seen_prune().unwrap(), 4998);
+        let mut s = MaildirStore::open(&d).unwrap();
+        assert_eq!(s.seen_len().unwrap(), 3);
+        let mut bytes = fs::read(d.join(SEEN_FILE)).unwrap();
+        bytes[13] ^= 1;
+        fs::write(d.join(SEEN_FILE), &bytes).unwrap();
+        let mut s = MaildirStore::open(&d).unwrap();
+        assert_eq!(
+            s.seen_len(),
+            Err(StoreError::Io(std::io::ErrorKind::InvalidData))
+        );
+        let _ = fs::remove_dir_all(&d);
     }
 }

@@ -22,6 +22,23 @@
 //! [`crate::poll::SyncState`]) through [`MessageStore::save_state`] and
 //! [`MessageStore::load_state`], so one object holds everything that must
 //! survive a reboot.
+//!
+//! A store may also keep the POP3 *seen set* (which messages left on the
+//! server are stored already) itself, so that the poll's RAM does not grow
+//! with the mailbox: [`MessageStore::keeps_seen`] says so, and the
+//! `seen_*` methods hold it. The Maildir store keeps it in a file of its
+//! own, the flash store (opened with `FlashStore::open_with_seen`) in a
+//! range of its own; the memory store does not, and the poll then uses
+//! the RAM seen set of [`crate::poll::SyncState`]. The default methods
+//! keep nothing. The poll calls them so:
+//!
+//! ```text
+//! seen_begin()               a listing starts (nothing found yet)
+//! seen_find(&mut queries)    for each listed key: found? (and marked present)
+//! seen_insert(key, at, h)    a message was stored (or found stored)
+//! seen_prune()               the listing was complete: forget what was not found
+//! save_state(..)             makes every insert so far durable
+//! ```
 
 pub mod memory;
 
@@ -101,6 +118,14 @@ pub enum StoreError<E> {
     WrongState,
     /// The state blob does not fit the store's state area.
     StateTooLarge,
+    /// The store's seen set has no room to remember one more message
+    /// (`remembered` are remembered, all still on the server). The poll
+    /// stops before it deletes anything; give the seen set more room or
+    /// delete mail on the server.
+    SeenFull {
+        /// Messages remembered now.
+        remembered: u64,
+    },
     /// The underlying medium failed.
     Io(E),
 }
@@ -113,7 +138,38 @@ impl<E: fmt::Debug> fmt::Display for StoreError<E> {
             }
             StoreError::WrongState => f.write_str("store used out of order"),
             StoreError::StateTooLarge => f.write_str("sync state does not fit the store"),
+            StoreError::SeenFull { remembered } => write!(
+                f,
+                "seen set full: {remembered} messages remembered (all still on the server), no room for more: give it more room or delete mail on the server"
+            ),
             StoreError::Io(e) => write!(f, "store I/O error: {e:?}"),
+        }
+    }
+}
+
+/// One lookup in a store's seen set (see [`MessageStore::seen_find`]):
+/// `key` goes in, the rest comes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SeenQuery {
+    /// The message key looked for.
+    pub key: MessageKey,
+    /// Set when the seen set holds `key`.
+    pub found: bool,
+    /// Only its header was stored (valid when `found`).
+    pub headers_only: bool,
+    /// When it was stored, in the poll's clock (valid when `found`).
+    pub stored_at: u32,
+}
+
+impl SeenQuery {
+    /// A query for `key`, not found yet.
+    pub const fn new(key: MessageKey) -> Self {
+        SeenQuery {
+            key,
+            found: false,
+            headers_only: false,
+            stored_at: 0,
         }
     }
 }
@@ -155,6 +211,46 @@ pub trait MessageStore {
     fn save_state(&mut self, state: &dyn StateBlob) -> Result<(), StoreError<Self::Error>>;
     /// Loads the sync state; `Ok(false)` when none was saved.
     fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>>;
+
+    /// True when the store keeps the POP3 seen set itself (the `seen_*`
+    /// methods below); false (the default) makes the poll use the RAM seen
+    /// set of [`crate::poll::SyncState`].
+    fn keeps_seen(&self) -> bool {
+        false
+    }
+    /// How many messages the seen set remembers.
+    fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        Ok(0)
+    }
+    /// A listing of the server starts: nothing is marked found yet.
+    fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+        Ok(())
+    }
+    /// Looks up every query's key (the listing's keys, a group at a time,
+    /// in listing order), fills in what is remembered of it and marks it
+    /// present on the server for [`seen_prune`](Self::seen_prune).
+    fn seen_find(&mut self, queries: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>> {
+        let _ = queries;
+        Ok(())
+    }
+    /// Remembers `key` (stored at `stored_at`, perhaps headers only). The
+    /// insert is durable once [`save_state`](Self::save_state) returns.
+    /// [`StoreError::Full`] when there is no room left for it.
+    fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        stored_at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>> {
+        let _ = (key, stored_at, headers_only);
+        Ok(())
+    }
+    /// The listing since [`seen_begin`](Self::seen_begin) was complete:
+    /// forgets every remembered key it did not find (nor insert). Returns
+    /// how many were forgotten. Durable when it returns.
+    fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        Ok(0)
+    }
 }
 
 impl<S: MessageStore + ?Sized> MessageStore for &mut S {
@@ -186,13 +282,36 @@ impl<S: MessageStore + ?Sized> MessageStore for &mut S {
     fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
         (**self).load_state(state)
     }
+    fn keeps_seen(&self) -> bool {
+        (**self).keeps_seen()
+    }
+    fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        (**self).seen_len()
+    }
+    fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+        (**self).seen_begin()
+    }
+    fn seen_find(&mut self, queries: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>> {
+        (**self).seen_find(queries)
+    }
+    fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        stored_at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>> {
+        (**self).seen_insert(key, stored_at, headers_only)
+    }
+    fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        (**self).seen_prune()
+    }
 }
 
 /// The async message store (feature `async`), for stores on async media
 /// such as `flash::FlashStore`.
 #[cfg(feature = "async")]
 pub mod asynch {
-    pub use super::{MessageKey, StateBlob, StoreError};
+    pub use super::{MessageKey, SeenQuery, StateBlob, StoreError};
 
     /// The async twin of [`super::MessageStore`]; same contract.
     #[allow(async_fn_in_trait)]
@@ -227,6 +346,40 @@ pub mod asynch {
             &mut self,
             state: &mut dyn StateBlob,
         ) -> Result<bool, StoreError<Self::Error>>;
+        /// See [`super::MessageStore::keeps_seen`].
+        fn keeps_seen(&self) -> bool {
+            false
+        }
+        /// See [`super::MessageStore::seen_len`].
+        async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+            Ok(0)
+        }
+        /// See [`super::MessageStore::seen_begin`].
+        async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+            Ok(())
+        }
+        /// See [`super::MessageStore::seen_find`].
+        async fn seen_find(
+            &mut self,
+            queries: &mut [SeenQuery],
+        ) -> Result<(), StoreError<Self::Error>> {
+            let _ = queries;
+            Ok(())
+        }
+        /// See [`super::MessageStore::seen_insert`].
+        async fn seen_insert(
+            &mut self,
+            key: MessageKey,
+            stored_at: u32,
+            headers_only: bool,
+        ) -> Result<(), StoreError<Self::Error>> {
+            let _ = (key, stored_at, headers_only);
+            Ok(())
+        }
+        /// See [`super::MessageStore::seen_prune`].
+        async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+            Ok(0)
+        }
     }
 
     impl<S: MessageStore + ?Sized> MessageStore for &mut S {
@@ -267,6 +420,32 @@ pub mod asynch {
             state: &mut dyn StateBlob,
         ) -> Result<bool, StoreError<Self::Error>> {
             (**self).load_state(state).await
+        }
+        fn keeps_seen(&self) -> bool {
+            (**self).keeps_seen()
+        }
+        async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+            (**self).seen_len().await
+        }
+        async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+            (**self).seen_begin().await
+        }
+        async fn seen_find(
+            &mut self,
+            queries: &mut [SeenQuery],
+        ) -> Result<(), StoreError<Self::Error>> {
+            (**self).seen_find(queries).await
+        }
+        async fn seen_insert(
+            &mut self,
+            key: MessageKey,
+            stored_at: u32,
+            headers_only: bool,
+        ) -> Result<(), StoreError<Self::Error>> {
+            (**self).seen_insert(key, stored_at, headers_only).await
+        }
+        async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+            (**self).seen_prune().await
         }
     }
 }
@@ -320,5 +499,28 @@ impl<S: asynch::MessageStore> MessageStore for Blocking<S> {
     }
     fn load_state(&mut self, state: &mut dyn StateBlob) -> Result<bool, StoreError<Self::Error>> {
         block_on(self.0.load_state(state))
+    }
+    fn keeps_seen(&self) -> bool {
+        self.0.keeps_seen()
+    }
+    fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        block_on(self.0.seen_len())
+    }
+    fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>> {
+        block_on(self.0.seen_begin())
+    }
+    fn seen_find(&mut self, queries: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>> {
+        block_on(self.0.seen_find(queries))
+    }
+    fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        stored_at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>> {
+        block_on(self.0.seen_insert(key, stored_at, headers_only))
+    }
+    fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>> {
+        block_on(self.0.seen_prune())
     }
 }

@@ -126,6 +126,7 @@ fn map<E, F>(e: StoreError<E>, f: impl FnOnce(E) -> F) -> StoreError<F> {
         StoreError::Full { needed, free } => StoreError::Full { needed, free },
         StoreError::WrongState => StoreError::WrongState,
         StoreError::StateTooLarge => StoreError::StateTooLarge,
+        StoreError::SeenFull { remembered } => StoreError::SeenFull { remembered },
         StoreError::Io(e) => StoreError::Io(f(e)),
     }
 }

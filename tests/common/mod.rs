@@ -1,7 +1,7 @@
 //! Shared helpers for integration tests that talk to a real Dovecot.
 //!
 //! Include with `mod common;` and call [`dovecot()`]. The server is the one
-//! `scripts/dovecot` runs: every user (`demo`, `reader`, `t01`..`t30`, `w01`..`w08`) has
+//! `scripts/dovecot` runs: every user (`demo`, `reader`, `t01`..`t30`, `w01`..`w08`, `s01`..`s03`) has
 //! the same seeded Maildir with fixed UIDs, so a test can compare what the
 //! client fetched with [`Dovecot::inbox_messages`].
 //!

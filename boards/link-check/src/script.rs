@@ -161,18 +161,25 @@ pub static IMAP_AUTH: &[&[u8]] = &[
 pub static IMAP_PREAUTH: &[&[u8]] =
     &[b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] logged in as sensor\r\n"];
 
-/// A POP3 poll in delete mode (feature `poll`): login, UIDL with two new
-/// messages, LIST, RETR 1 and 2 (the batch), DELE 1 and 2; QUIT. No
-/// PIPELINING offered, so each command waits for its answer.
+/// A POP3 poll in delete mode (feature `poll`): login, STAT, one UIDL
+/// listing with two new messages, `UIDL n` + `LIST n` for each, RETR 1
+/// and 2 (the batch), DELE 1 and 2; QUIT. No PIPELINING offered, so each
+/// command waits for its answer.
 #[cfg(feature = "pop3")]
 pub static POLL_POP3: &[&[u8]] = &[
     b"+OK POP3 server ready\r\n",
     b"+OK send PASS\r\n",
     b"+OK maildrop locked and ready\r\n",
-    // UIDL
+    // STAT
+    b"+OK 2 118\r\n",
+    // UIDL: the one listing of the poll
     b"+OK\r\n1 whqtswO00WBw418f9t5JxYwZ\r\n2 QhdPYR:00WBw1Ph7x7\r\n.\r\n",
-    // LIST
-    b"+OK 2 messages\r\n1 59\r\n2 59\r\n.\r\n",
+    // The new ones' keys and sizes (no PIPELINING: one at a time):
+    // UIDL 1, LIST 1, UIDL 2, LIST 2
+    b"+OK 1 whqtswO00WBw418f9t5JxYwZ\r\n",
+    b"+OK 1 59\r\n",
+    b"+OK 2 QhdPYR:00WBw1Ph7x7\r\n",
+    b"+OK 2 59\r\n",
     // RETR 1, RETR 2
     b"+OK 59 octets\r\nFrom: a@example.org\r\nSubject: reading\r\n\r\ntemperature 21.5\r\n.\r\n",
     b"+OK 59 octets\r\nFrom: b@example.org\r\nSubject: reading\r\n\r\ntemperature 21.6\r\n.\r\n",

@@ -738,6 +738,13 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         }
         return Err(PollError::NoUidValidity);
     };
+    if state
+        .cursor()
+        .is_some_and(|c| c.mailbox != mbox || c.uid_validity != validity)
+    {
+        // Skipped UIDs of another UID space mean nothing here.
+        state.clear_skipped();
+    }
     let mut cursor = match state.cursor() {
         Some(c) if c.mailbox == mbox && c.uid_validity == validity => c,
         // First poll, another mailbox, or a new UIDVALIDITY:
@@ -774,6 +781,9 @@ pub(crate) async fn run<C: ImapIo, S: StoreIo, const N: usize>(
         )
         .await?;
         scan = !complete && plan.summary.listing_refused.is_none();
+    }
+    if !state.skipped().is_empty() {
+        retry_skipped(client, store, state, validity, &mut plan, progress).await?;
     }
     if scan {
         scan_batches(
@@ -889,6 +899,13 @@ async fn scan_batches<C: ImapIo, S: StoreIo, const N: usize>(
             cursor.last_uid = cursor.last_uid.max(last);
         }
         state.set_cursor(*cursor);
+        // The cursor passes a message skipped for its size: it is
+        // remembered, so a poll whose policy admits it fetches it.
+        for e in batch.entries() {
+            if e.plan == Plan::Skip && e.id <= cursor.last_uid {
+                state.skip(e.id);
+            }
+        }
         // Once per batch, after its commits and before its deletions.
         store.save_state(state).await?;
         let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();
@@ -917,6 +934,100 @@ async fn scan_batches<C: ImapIo, S: StoreIo, const N: usize>(
         };
     }
     Ok(())
+}
+
+/// Messages earlier polls skipped for their size ([`SyncState::skipped`],
+/// below the cursor): listed again, a batch at a time, and fetched when
+/// this poll's policy admits them (then deleted, in delete mode, after
+/// the save like any other). What is still skipped stays remembered;
+/// what is stored, known or gone is forgotten.
+async fn retry_skipped<C: ImapIo, S: StoreIo, const N: usize>(
+    client: &mut C,
+    store: &mut S,
+    state: &mut SyncState<N>,
+    validity: u32,
+    plan: &mut Planner<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), PollError<C::Error, S::Error>> {
+    use crate::imap::{SeqRange, SequenceSet};
+    let policy = plan.policy;
+    let runs: heapless::Vec<(u32, u32), { crate::poll::state::SKIPPED_RUNS }> =
+        state.skipped().iter().copied().collect();
+    state.clear_skipped();
+    let mut from = 1u32;
+    loop {
+        // The runs from `from` on.
+        let ranges: heapless::Vec<SeqRange, { crate::poll::state::SKIPPED_RUNS }> = runs
+            .iter()
+            .filter(|&&(_, hi)| hi >= from)
+            .map(|&(lo, hi)| SeqRange::range(lo.max(from), hi))
+            .collect();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let (listed, more, refused) =
+            candidates(client, SequenceSet::List(&ranges), from, validity).await?;
+        let mut batch = Batch::new();
+        for m in listed.iter() {
+            let known = match state.find(m.key) {
+                Some(seen) => Some(seen),
+                None if store.contains(m.key).await? => Some(Seen {
+                    key: m.key,
+                    stored_at: policy.now,
+                    headers_only: false,
+                }),
+                None => None,
+            };
+            // Only what is fetched now counts as new: a message still
+            // skipped (or known) was counted by the poll that skipped it,
+            // and a watch must not take it for news at every poll.
+            if let Some(Plan::Known { .. } | Plan::Skip | Plan::Later) = batch.add(plan, *m, known)
+            {
+                plan.summary.new = plan.summary.new.saturating_sub(1);
+                plan.summary.skipped = plan.summary.skipped.saturating_sub(1);
+            }
+        }
+        let fetch_refused = fetch_batch(client, store, state, &mut batch, plan, progress).await?;
+        use crate::poll::batch::Outcome;
+        for e in batch.entries() {
+            // Still skipped, left by a cap, or asked for and refused.
+            let keep = matches!(
+                (e.plan, e.outcome),
+                (Plan::Skip | Plan::Later, _) | (Plan::Full | Plan::Headers, Outcome::Open)
+            );
+            if keep {
+                state.skip(e.id);
+            }
+        }
+        let cut_short = batch.stopped() || refused.is_some() || fetch_refused.is_some();
+        let next = listed.last().map_or(u32::MAX, |m| m.id.saturating_add(1));
+        if cut_short {
+            // What was not listed yet stays remembered.
+            for &(lo, hi) in runs.iter().filter(|&&(_, hi)| hi >= next) {
+                state.skip_run(lo.max(next), hi);
+            }
+        }
+        let stop = cut_short || !more;
+        // Once per batch, after its commits and before its deletions.
+        store.save_state(state).await?;
+        let mut dels: heapless::Vec<u32, BATCH> = heapless::Vec::new();
+        for id in batch.deletions(plan) {
+            let _ = dels.push(id);
+        }
+        plan.summary.deleted += delete_runs(
+            client,
+            &crate::poll::batch::runs(dels.iter().copied()),
+            policy.after_store,
+        )
+        .await?;
+        for &id in dels.iter() {
+            progress(Progress::Deleted { id });
+        }
+        if stop || next == u32::MAX {
+            return Ok(());
+        }
+        from = next;
+    }
 }
 
 /// Messages stored by earlier polls that are due now (delete mode

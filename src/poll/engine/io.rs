@@ -9,6 +9,8 @@
 #![allow(async_fn_in_trait)]
 
 use crate::error::Error;
+#[cfg(feature = "pop3")]
+use crate::store::SeenQuery;
 use crate::store::{MessageKey, StateBlob, StoreError};
 
 /// The store operations of a poll.
@@ -25,6 +27,28 @@ pub(crate) trait StoreIo {
         &mut self,
         state: &mut dyn StateBlob,
     ) -> Result<bool, StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
+    fn keeps_seen(&self) -> bool;
+    #[cfg(feature = "pop3")]
+    async fn seen_len(&mut self) -> Result<u64, StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
+    async fn seen_begin(&mut self) -> Result<(), StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<Self::Error>>;
+    /// [`Self::seen_find`] without waiting, where the store never waits (a
+    /// blocking store); `None` for an async store.
+    #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, q: &mut [SeenQuery])
+        -> Option<Result<(), StoreError<Self::Error>>>;
+    #[cfg(feature = "pop3")]
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<Self::Error>>;
+    #[cfg(feature = "pop3")]
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<Self::Error>>;
 }
 
 /// A blocking [`crate::store::MessageStore`] seen by the engine.
@@ -55,6 +79,39 @@ impl<S: crate::store::MessageStore> StoreIo for SyncStore<'_, S> {
         state: &mut dyn StateBlob,
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state)
+    }
+    #[cfg(feature = "pop3")]
+    fn keeps_seen(&self) -> bool {
+        self.0.keeps_seen()
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_len()
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_begin()
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_find(q)
+    }
+    #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, q: &mut [SeenQuery]) -> Option<Result<(), StoreError<S::Error>>> {
+        Some(self.0.seen_find(q))
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_insert(key, at, headers_only)
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_prune()
     }
 }
 
@@ -89,6 +146,39 @@ impl<S: crate::store::asynch::MessageStore> StoreIo for AsyncStore<'_, S> {
     ) -> Result<bool, StoreError<S::Error>> {
         self.0.load_state(state).await
     }
+    #[cfg(feature = "pop3")]
+    fn keeps_seen(&self) -> bool {
+        self.0.keeps_seen()
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_len(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_len().await
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_begin(&mut self) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_begin().await
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_find(&mut self, q: &mut [SeenQuery]) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_find(q).await
+    }
+    #[cfg(feature = "pop3")]
+    fn seen_find_now(&mut self, _: &mut [SeenQuery]) -> Option<Result<(), StoreError<S::Error>>> {
+        None
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_insert(
+        &mut self,
+        key: MessageKey,
+        at: u32,
+        headers_only: bool,
+    ) -> Result<(), StoreError<S::Error>> {
+        self.0.seen_insert(key, at, headers_only).await
+    }
+    #[cfg(feature = "pop3")]
+    async fn seen_prune(&mut self) -> Result<u64, StoreError<S::Error>> {
+        self.0.seen_prune().await
+    }
 }
 
 /// The POP3 client operations of a poll.
@@ -99,14 +189,15 @@ pub(crate) trait Pop3Io {
     fn capabilities(&self) -> &crate::pop3::Capabilities;
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
-    async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
     async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<Self::Error>>;
+    async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
     async fn submit_iter<'c>(
         &mut self,
         cmds: impl IntoIterator<Item = crate::pop3::Command<'c>>,
     ) -> Result<usize, Error<Self::Error>>;
     async fn body_chunk(&mut self) -> Result<Option<&[u8]>, Error<Self::Error>>;
     async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<Self::Error>>;
+    async fn read_size(&mut self) -> Result<u64, Error<Self::Error>>;
     async fn read_status(&mut self) -> Result<(), Error<Self::Error>>;
     async fn delete_many(&mut self, msgs: &[u32]) -> Result<(), Error<Self::Error>>;
 }
@@ -211,11 +302,11 @@ macro_rules! pop3_io {
             async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<T::Error>> {
                 <$client>::list(self, each)$($await)*
             }
-            async fn list_one(&mut self, msg: u32) -> Result<u64, Error<T::Error>> {
-                <$client>::list_one(self, msg)$($await)*
-            }
             async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<T::Error>> {
                 <$client>::uidl(self, each)$($await)*
+            }
+            async fn list_one(&mut self, msg: u32) -> Result<u64, Error<T::Error>> {
+                <$client>::list_one(self, msg)$($await)*
             }
             async fn submit_iter<'c>(
                 &mut self,
@@ -228,6 +319,9 @@ macro_rules! pop3_io {
             }
             async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<T::Error>> {
                 <$client>::read_unique_id(self)$($await)*
+            }
+            async fn read_size(&mut self) -> Result<u64, Error<T::Error>> {
+                <$client>::read_size(self)$($await)*
             }
             async fn read_status(&mut self) -> Result<(), Error<T::Error>> {
                 <$client>::read_status(self)$($await)*

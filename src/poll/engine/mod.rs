@@ -13,4 +13,6 @@ pub(crate) mod io;
 pub(crate) mod imap;
 #[cfg(feature = "pop3")]
 pub(crate) mod pop3;
+#[cfg(feature = "pop3")]
+pub(crate) mod seen;
 pub(crate) mod watch;
