@@ -303,16 +303,10 @@ where
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::Greeting, &e))?;
-        let caps = c
-            .capabilities()
-            .map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
-        // RFC 6856: before login, so 8-bit messages arrive as stored
-        // rather than wrapped in a "cannot display" notice.
-        if caps.utf8 {
-            c.enable_utf8()
-                .map_err(|e| explain(a, Step::Other("UTF8"), &e))?;
-        }
-        c.login(&a.user, password)
+        // CAPA, UTF8 where offered (RFC 6856: before login, so 8-bit
+        // messages arrive as stored rather than wrapped in a "cannot
+        // display" notice), then USER/PASS.
+        poll::pop3_login(&mut c, &a.user, password, policy)
             .map_err(|e| explain(a, Step::Login, &e))?;
         let (summary, _) = poll::pop3(c, store, &mut state, policy, progress)
             .map_err(|e| poll_failed(a, e))?;
@@ -623,7 +617,7 @@ where
     if a.scheme.starts_with("pop3") {
         let mut c = tls::pop3_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
-        c.login(&a.user, password)
+        poll::pop3_login(&mut c, &a.user, password, policy)
             .map_err(|e| explain(a, Step::Login, &e))?;
         let (summary, _) = poll::pop3(c, store, state, policy, progress)
             .map_err(|e| poll_failed(a, e))?;

@@ -97,6 +97,9 @@ pub(crate) trait Pop3Io {
     /// The transport's error.
     type Error;
     fn caps(&self) -> &crate::pop3::Capabilities;
+    async fn capabilities(&mut self) -> Result<crate::pop3::Capabilities, Error<Self::Error>>;
+    async fn enable_utf8(&mut self) -> Result<(), Error<Self::Error>>;
+    async fn login(&mut self, user: &str, password: &str) -> Result<(), Error<Self::Error>>;
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
     async fn list_one(&mut self, msg: u32) -> Result<u64, Error<Self::Error>>;
@@ -201,6 +204,15 @@ macro_rules! pop3_io {
             type Error = T::Error;
             fn caps(&self) -> &crate::pop3::Capabilities {
                 <$client>::caps(self)
+            }
+            async fn capabilities(&mut self) -> Result<crate::pop3::Capabilities, Error<T::Error>> {
+                <$client>::capabilities(self)$($await)*
+            }
+            async fn enable_utf8(&mut self) -> Result<(), Error<T::Error>> {
+                <$client>::enable_utf8(self)$($await)*
+            }
+            async fn login(&mut self, user: &str, password: &str) -> Result<(), Error<T::Error>> {
+                <$client>::login(self, user, password)$($await)*
             }
             async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<T::Error>> {
                 <$client>::stat(self)$($await)*
