@@ -399,6 +399,24 @@ fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>
         (Step::TlsHandshake, Error::Transport(_) | Error::Malformed { .. }) => format!(
             ": is this a plain-text port? try {plain} (with --starttls), or the TLS port"
         ),
+        (_, Error::Certificate(c)) => {
+            use embedded_mail::CertificateCheck as C;
+            match c.check() {
+                C::Chain => format!(
+                    " (is --ca {} the CA that signed the server's certificate, or its root?)",
+                    a.ca.as_deref().unwrap_or("FILE")
+                ),
+                C::Name => format!(
+                    " (the URL's host is {}: use a name or IP address the certificate's subjectAltName lists)",
+                    a.host
+                ),
+                C::Time => " (check this machine's clock, and the certificate's dates)".into(),
+                C::Algorithm => {
+                    " (build with --features tls-rsa,tls-p384 for RSA and P-384 keys)".into()
+                }
+                _ => String::new(),
+            }
+        }
         (Step::Login, Error::Refused(_)) => {
             ": check the user name and MAILPOLL_PASSWORD (some providers want an app password)".into()
         }
