@@ -59,6 +59,8 @@ pub mod window;
 
 #[cfg(feature = "async")]
 pub mod asynch;
+#[cfg(feature = "async")]
+pub mod timeout;
 mod blocking;
 mod engine;
 
