@@ -363,3 +363,64 @@ impl embedded_io::Write for TcpStream<'_> {
         Ok(())
     }
 }
+
+/// The async side of the stream (the watch's): a read with nothing to
+/// read, or a write with no room, is `Pending` (the interface is polled on
+/// every poll of the future, so a spinning executor such as
+/// `embedded_mail::store::block_on` moves it on). No timeout of its own:
+/// the caller bounds each operation (`poll::timeout::WithTimeout`), and
+/// dropping an unfinished read or write loses nothing.
+impl embedded_io_async::Read for TcpStream<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        core::future::poll_fn(|cx| {
+            self.net.poll();
+            let s = self.net.sock();
+            if s.can_recv() {
+                let n = s.recv_slice(buf).map_err(|_| NetError::Reset)?;
+                if n > 0 {
+                    self.net.poll();
+                    return core::task::Poll::Ready(Ok(n));
+                }
+            } else if !s.may_recv() {
+                return core::task::Poll::Ready(match s.state() {
+                    tcp::State::Closed => Err(NetError::Reset),
+                    _ => Ok(0),
+                });
+            }
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        })
+        .await
+    }
+}
+
+impl embedded_io_async::Write for TcpStream<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, NetError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        core::future::poll_fn(|cx| {
+            let s = self.net.sock();
+            if !s.may_send() {
+                return core::task::Poll::Ready(Err(NetError::Closed));
+            }
+            if s.can_send() {
+                let n = s.send_slice(buf).map_err(|_| NetError::Closed)?;
+                self.net.poll();
+                return core::task::Poll::Ready(Ok(n));
+            }
+            self.net.poll();
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        })
+        .await
+    }
+
+    async fn flush(&mut self) -> Result<(), NetError> {
+        self.net.poll();
+        Ok(())
+    }
+}
