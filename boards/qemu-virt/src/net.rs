@@ -261,27 +261,16 @@ impl Net {
                 return Err(NetError::Timeout);
             }
         }
-        Ok(TcpStream {
-            net: self,
-            read_timeout_ms: IO_TIMEOUT_MS,
-        })
+        Ok(TcpStream { net: self })
     }
 }
 
 /// A connected TCP stream; blocking reads and writes poll the interface.
 pub struct TcpStream<'n> {
     net: &'n mut Net,
-    read_timeout_ms: u64,
 }
 
 impl TcpStream<'_> {
-    /// A read with nothing to read fails with [`NetError::Timeout`]
-    /// (`ErrorKind::TimedOut`) after `ms` (default [`IO_TIMEOUT_MS`]): the
-    /// watch's tick.
-    pub fn set_read_timeout(&mut self, ms: u64) {
-        self.read_timeout_ms = ms;
-    }
-
     /// Closes gracefully (FIN, up to 1 s for the peer's), then frees the
     /// socket for the next connection.
     pub fn close(self) {
@@ -328,7 +317,7 @@ impl embedded_io::Read for TcpStream<'_> {
                     _ => Ok(0),
                 };
             }
-            if board::millis() - start > self.read_timeout_ms {
+            if board::millis() - start > IO_TIMEOUT_MS {
                 return Err(NetError::Timeout);
             }
         }
