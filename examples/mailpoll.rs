@@ -137,7 +137,12 @@ struct Cli {
     /// or imaps://... (IPv6 hosts in brackets: imap://u@[::1]:143/INBOX)
     url: String,
     /// A Maildir to store into (DIR/new/<key>.*)
-    #[arg(long, value_name = "DIR", required_unless_present = "flash", conflicts_with = "flash")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "flash",
+        conflicts_with = "flash"
+    )]
     store: Option<String>,
     /// A 1 MiB file used as NOR flash (4 KiB pages) through the flash store
     #[arg(long, value_name = "FILE")]
@@ -308,8 +313,8 @@ where
         // display" notice), then USER/PASS.
         poll::pop3_login(&mut c, &a.user, password, policy)
             .map_err(|e| explain(a, Step::Login, &e))?;
-        let (summary, _) = poll::pop3(c, store, &mut state, policy, progress)
-            .map_err(|e| poll_failed(a, e))?;
+        let (summary, _) =
+            poll::pop3(c, store, &mut state, policy, progress).map_err(|e| poll_failed(a, e))?;
         Ok(summary)
     } else {
         let mut c = embedded_mail::imap::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
@@ -353,7 +358,9 @@ fn connect(a: &Args) -> Result<TcpStream, Failure> {
                 a.timeout.as_secs()
             ),
         },
-        Some((addr, e)) => format!("connect {addr}: {e} (is the server running on that port?)").into(),
+        Some((addr, e)) => {
+            format!("connect {addr}: {e} (is the server running on that port?)").into()
+        }
         None => format!("resolve {}: no address", a.host).into(),
     })
 }
@@ -637,8 +644,8 @@ where
             .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
         poll::pop3_login(&mut c, &a.user, password, policy)
             .map_err(|e| explain(a, Step::Login, &e))?;
-        let (summary, _) = poll::pop3(c, store, state, policy, progress)
-            .map_err(|e| poll_failed(a, e))?;
+        let (summary, _) =
+            poll::pop3(c, store, state, policy, progress).map_err(|e| poll_failed(a, e))?;
         Ok(summary)
     } else {
         let mut c = tls::imap_connect(transport, mode, &settings, buffers, rng, &mut rx, &mut tx)

@@ -219,11 +219,9 @@ impl CertificateError {
     pub const fn check(self) -> CertificateCheck {
         use CertificateError as E;
         match self {
-            E::UnknownIssuer
-            | E::IssuerNotCa
-            | E::PathTooLong
-            | E::BadSignature
-            | E::BadAnchor => CertificateCheck::Chain,
+            E::UnknownIssuer | E::IssuerNotCa | E::PathTooLong | E::BadSignature | E::BadAnchor => {
+                CertificateCheck::Chain
+            }
             E::NameMismatch | E::NameConstraints => CertificateCheck::Name,
             E::Expired | E::NotYetValid => CertificateCheck::Time,
             E::WeakKey | E::UnsupportedAlgorithm => CertificateCheck::Algorithm,

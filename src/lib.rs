@@ -48,5 +48,7 @@ pub mod mime;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use error::{CertificateCheck, CertificateError, Error, ProtocolError, Refusal, RefusalKind, ResponseCode};
+pub use error::{
+    CertificateCheck, CertificateError, Error, ProtocolError, Refusal, RefusalKind, ResponseCode,
+};
 pub use sasl::{Credentials, Mechanism};

@@ -128,7 +128,12 @@ fn a_server_that_answers_is_polled_as_without_the_wrapper() {
             }
         });
         assert_eq!(summary.stored as usize, bodies.len(), "{}", proto as u8);
-        assert_eq!(timer.now_ms(), 0, "{}: no wait reached its bound", proto as u8);
+        assert_eq!(
+            timer.now_ms(),
+            0,
+            "{}: no wait reached its bound",
+            proto as u8
+        );
         assert!(mbox.borrow().msgs.iter().all(|m| m.deleted) || mbox.borrow().msgs.is_empty());
     }
 }
@@ -251,9 +256,8 @@ fn a_silent_loopback_server_ends_the_greeting_within_the_bound() {
 #[test]
 fn a_server_that_goes_silent_mid_poll_ends_it_within_the_bound() {
     // Greets, logs in, answers CAPA and STAT-free listing start, then stops.
-    let tcp = silent_after(
-        b"+OK ready\r\n+OK\r\nUIDL\r\nUSER\r\n.\r\n+OK\r\n+OK in\r\n+OK\r\n1 a\r\n",
-    );
+    let tcp =
+        silent_after(b"+OK ready\r\n+OK\r\nUIDL\r\nUSER\r\n.\r\n+OK\r\n+OK in\r\n+OK\r\n1 a\r\n");
     let timer = StdTimer(Instant::now());
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 64]);
     let policy = Policy::default();

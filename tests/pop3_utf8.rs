@@ -13,7 +13,8 @@ use script::{block_on, schedules, transcript, Script, Turn};
 type Mem = MemoryStore<4096, 8, 512>;
 
 /// A message whose Subject and From hold raw UTF-8.
-const MSG: &str = "From: J\u{f6}rg <j@example.org>\r\nSubject: Gr\u{fc}\u{df}e \u{2603}\r\n\r\nHallo\r\n";
+const MSG: &str =
+    "From: J\u{f6}rg <j@example.org>\r\nSubject: Gr\u{fc}\u{df}e \u{2603}\r\n\r\nHallo\r\n";
 
 const CAPA_UTF8: &str = "+OK\r\nUIDL\r\nUSER\r\nUTF8\r\n.\r\n";
 const CAPA_PLAIN: &str = "+OK\r\nUIDL\r\nUSER\r\n.\r\n";
@@ -128,9 +129,7 @@ fn utf8_is_not_sent_when_the_caller_opts_out() {
 
 #[test]
 fn a_refused_utf8_still_logs_in() {
-    check(&keep(), || {
-        turns(CAPA_UTF8, Some("-ERR not now\r\n"))
-    });
+    check(&keep(), || turns(CAPA_UTF8, Some("-ERR not now\r\n")));
 }
 
 #[test]

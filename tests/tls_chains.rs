@@ -425,8 +425,5 @@ fn refusals_say_which_check_failed() {
     // Another root: the chain check.
     let other = root("good-rsa");
     let e = run("good-p256", &TlsSettings::pinned_ca("localhost", &other)).unwrap_err();
-    assert!(
-        e.to_string().contains("chain check failed: "),
-        "{e}"
-    );
+    assert!(e.to_string().contains("chain check failed: "), "{e}");
 }

@@ -59,10 +59,10 @@ pub mod window;
 
 #[cfg(feature = "async")]
 pub mod asynch;
-#[cfg(feature = "async")]
-pub mod timeout;
 mod blocking;
 mod engine;
+#[cfg(feature = "async")]
+pub mod timeout;
 
 #[cfg(feature = "imap")]
 pub use blocking::imap;
