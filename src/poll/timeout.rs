@@ -17,6 +17,12 @@
 //! let mut client = pop3::asynch::Client::connect(tcp, &mut rx, &mut tx).await?;
 //! ```
 //!
+//! With the async watch ([`super::asynch::watch::imap`]), waiting in IDLE
+//! is one long read: choose a bound above the watch's own waits
+//! ([`super::watch::WatchPolicy::renew_after_ms`] and
+//! `check_after_ms`), which it bounds itself on the same timer (the QEMU
+//! firmware renews IDLE after 10 s and bounds each read at 15 s).
+//!
 //! The wrapped operation is dropped unfinished when the timer wins, so the
 //! transport's `read`/`write` must be cancel-safe (embassy-net's
 //! `TcpSocket` is). After a timeout the session is out of step with the
