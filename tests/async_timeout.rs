@@ -4,6 +4,8 @@
 //! connect, the login or the poll within the bound with a `TimedOut`
 //! error; a server that answers is polled as without the wrapper.
 
+#![cfg(all(feature = "std", feature = "async"))]
+
 mod poll_fake;
 
 use core::future::poll_fn;

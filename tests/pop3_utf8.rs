@@ -4,6 +4,8 @@
 //! it. Every transcript is replayed with the server's bytes split at every
 //! position, blocking and async.
 
+#![cfg(all(feature = "std", feature = "async"))]
+
 mod script;
 
 use embedded_mail::poll::{self, AfterStore, Policy, SyncState};

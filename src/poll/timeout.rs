@@ -11,10 +11,24 @@
 //! [`crate::Error::Transport`]. [`within`] bounds any other step (a
 //! connect, a TLS handshake, a whole poll).
 //!
-//! ```ignore
-//! // embassy: a Timer over embassy-time (feature `embassy-time`: EmbassyTimer).
-//! let tcp = WithTimeout::new(socket, EmbassyTimer, 30_000);
-//! let mut client = pop3::asynch::Client::connect(tcp, &mut rx, &mut tx).await?;
+//! ```no_run
+//! use embedded_io_async::{Read, Write};
+//! use embedded_mail::poll::asynch::watch::Timer;
+//! use embedded_mail::poll::timeout::{TimeoutError, WithTimeout};
+//! use embedded_mail::{pop3, Error};
+//!
+//! // With embassy: `timer` is `EmbassyTimer` (feature `embassy-time`).
+//! async fn greet<T: Read + Write>(
+//!     socket: T,
+//!     timer: impl Timer,
+//! ) -> Result<(), Error<TimeoutError<T::Error>>> {
+//!     let (mut rx, mut tx) = ([0u8; 512], [0u8; 128]);
+//!     // Each read, write and flush: at most 30 s.
+//!     let tcp = WithTimeout::new(socket, timer, 30_000);
+//!     let mut client = pop3::asynch::Client::connect(tcp, &mut rx, &mut tx).await?;
+//!     client.quit().await?;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! With the async watch ([`super::asynch::watch::imap`]), waiting in IDLE
