@@ -2,6 +2,7 @@
 //! committed, and only then (by policy) deleted on the server.
 //!
 //! ```text
+//! cargo run --example mailpoll --features std,flash -- --help
 //! MAILPOLL_PASSWORD=secret cargo run --example mailpoll --features std,flash -- \
 //!     pop3://user@host:110 --store DIR [--keep | --delete | --older-than DAYS] [--max-size BYTES]
 //! MAILPOLL_PASSWORD=secret cargo run --example mailpoll --features std,flash -- \
@@ -19,6 +20,12 @@
 //! greets) ends the poll with a message saying which step waited and what
 //! to try, never a hang. IPv6 hosts go in brackets:
 //! `imap://user@[::1]:10143/INBOX`.
+//!
+//! The password comes from `MAILPOLL_PASSWORD`, or is asked for without
+//! echo when standard input is a terminal. Exit codes: 0 done, 1 the poll
+//! failed, 2 usage (or no password), 3 login refused, 4 timeout (see
+//! `--help`). Messages of 256 KiB and more show a progress line while
+//! they download (updated in place on a terminal, every 10% otherwise).
 //!
 //! `--store DIR` is a Maildir (`DIR/new/<key>.*`); `--flash FILE` is a
 //! 1 MiB file used as NOR flash (4 KiB pages) through the flash store.
@@ -51,7 +58,6 @@ struct Args {
     mailbox: String,
     store: Option<String>,
     flash: Option<String>,
-    keep: bool,
     delete: bool,
     older_than_days: Option<u32>,
     max_size: Option<u64>,
@@ -107,87 +113,161 @@ fn parse_url(url: &str) -> Result<(String, String, String, u16, String), String>
     ))
 }
 
+/// Exit codes (also in `--help` and the README).
+const EXIT_HELP: &str = "\
+Password: from the environment variable MAILPOLL_PASSWORD, or else asked for
+without echo when standard input is a terminal.
+
+Exit codes:
+  0  the poll completed (messages stored, committed, then deleted by policy)
+  1  the poll failed: connection, TLS, protocol or store error (nothing not
+     stored was deleted)
+  2  usage: bad arguments, or no password (MAILPOLL_PASSWORD unset and no
+     terminal to ask on)
+  3  the server refused the login (user name or password)
+  4  timeout: the server did not answer within --timeout (wrong port or TLS
+     mode, or a dead link)";
+
+/// Polls a POP3 or IMAP mailbox into a local store, once: new messages are
+/// stored, committed, and only then (by policy) deleted on the server.
+#[derive(clap::Parser, Debug)]
+#[command(name = "mailpoll", version, after_help = EXIT_HELP)]
+struct Cli {
+    /// pop3://user@host[:port], pop3s://..., imap://user@host[:port][/MAILBOX]
+    /// or imaps://... (IPv6 hosts in brackets: imap://u@[::1]:143/INBOX)
+    url: String,
+    /// A Maildir to store into (DIR/new/<key>.*)
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "flash",
+        conflicts_with = "flash"
+    )]
+    store: Option<String>,
+    /// A 1 MiB file used as NOR flash (4 KiB pages) through the flash store
+    #[arg(long, value_name = "FILE")]
+    flash: Option<String>,
+    /// Leave messages on the server (the default)
+    #[arg(long, conflicts_with = "delete")]
+    keep: bool,
+    /// Delete each message on the server once it is stored
+    #[arg(long)]
+    delete: bool,
+    /// Delete stored messages on the server once they are DAYS old
+    #[arg(long, value_name = "DAYS")]
+    older_than: Option<u32>,
+    /// Skip messages larger than BYTES (they stay on the server)
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
+    /// The CA certificate that signed the server's (PEM or DER), for TLS
+    #[arg(long, value_name = "FILE")]
+    ca: Option<String>,
+    /// Upgrade a plain connection with STARTTLS / STLS
+    #[arg(long)]
+    starttls: bool,
+    /// After the poll, decode parts of TYPE (application/pdf, text/plain,
+    /// image/*) of every stored message into DIR.extract/ (needs --store)
+    #[arg(long, value_name = "TYPE", requires = "store")]
+    extract: Option<String>,
+    /// Bound on connecting and on every read and write, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Plain imap:// only: after the poll, wait in IDLE and store new mail as
+    /// it arrives (until Ctrl-C)
+    #[arg(long)]
+    watch: bool,
+    /// With --watch (implied): stop after N polls
+    #[arg(long, value_name = "N")]
+    watch_polls: Option<u32>,
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let url = it.next().ok_or("usage: mailpoll URL (--store DIR | --flash FILE) [--keep|--delete|--older-than DAYS] [--max-size BYTES] [--extract TYPE] [--ca FILE] [--starttls] [--timeout SECS]")?;
-    let (scheme, user, host, port, mailbox) = parse_url(&url)?;
-    let mut a = Args {
+    use clap::Parser;
+    let cli = Cli::parse();
+    let (scheme, user, host, port, mailbox) = parse_url(&cli.url)?;
+    let a = Args {
         scheme,
         user,
         host,
         port,
         mailbox,
-        store: None,
-        flash: None,
-        keep: false,
-        delete: false,
-        older_than_days: None,
-        max_size: None,
-        ca: None,
-        starttls: false,
-        extract: None,
-        timeout: std::time::Duration::from_secs(30),
-        watch: false,
-        watch_polls: None,
+        store: cli.store,
+        flash: cli.flash,
+        delete: cli.delete,
+        older_than_days: cli.older_than,
+        max_size: cli.max_size,
+        ca: cli.ca,
+        starttls: cli.starttls,
+        extract: cli.extract,
+        timeout: std::time::Duration::from_secs(cli.timeout),
+        watch: cli.watch || cli.watch_polls.is_some(),
+        watch_polls: cli.watch_polls,
     };
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--store" => a.store = Some(value()?),
-            "--flash" => a.flash = Some(value()?),
-            "--keep" => a.keep = true,
-            "--ca" => a.ca = Some(value()?),
-            "--starttls" => a.starttls = true,
-            "--delete" => a.delete = true,
-            "--extract" => a.extract = Some(value()?),
-            "--watch" => a.watch = true,
-            "--watch-polls" => {
-                a.watch = true;
-                a.watch_polls = Some(
-                    value()?
-                        .parse()
-                        .map_err(|e| format!("--watch-polls: {e}"))?,
-                )
-            }
-            "--older-than" => {
-                a.older_than_days =
-                    Some(value()?.parse().map_err(|e| format!("--older-than: {e}"))?)
-            }
-            "--timeout" => {
-                let secs: u64 = value()?.parse().map_err(|e| format!("--timeout: {e}"))?;
-                if secs == 0 {
-                    return Err("--timeout must be at least 1 second".into());
-                }
-                a.timeout = std::time::Duration::from_secs(secs);
-            }
-            "--max-size" => {
-                a.max_size = Some(value()?.parse().map_err(|e| format!("--max-size: {e}"))?)
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if a.store.is_some() == a.flash.is_some() {
-        return Err("give exactly one of --store DIR or --flash FILE".into());
-    }
-    if a.extract.is_some() && a.store.is_none() {
-        return Err("--extract needs --store DIR".into());
-    }
     if a.watch && (a.scheme != "imap" || a.starttls) {
         return Err("--watch is for plain imap:// in this example".into());
-    }
-    if a.keep && a.delete {
-        return Err("--keep and --delete exclude each other".into());
     }
     Ok(a)
 }
 
+/// The password: `MAILPOLL_PASSWORD`, or a prompt without echo when
+/// standard input is a terminal.
+fn password(a: &Args) -> Result<String, String> {
+    use std::io::IsTerminal;
+    if let Ok(p) = std::env::var("MAILPOLL_PASSWORD") {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "no password: set MAILPOLL_PASSWORD (standard input is not a terminal to ask on)"
+                .into(),
+        );
+    }
+    rpassword::prompt_password(format!("password for {}@{}: ", a.user, a.host))
+        .map_err(|e| format!("reading the password: {e}"))
+}
+
+/// Messages at least this large get a progress line while they download.
+const PROGRESS_FROM: u64 = 256 * 1024;
+
 fn progress(p: Progress) {
-    match p {
-        Progress::Receiving { id, received, size }
-            if size > 1 << 20 && received % (1 << 20) < 1024 =>
-        {
-            println!("  #{id}: {received}/{size} bytes");
+    use std::cell::Cell;
+    use std::io::{IsTerminal, Write};
+    thread_local! {
+        /// The percentage shown last for the message downloading now.
+        static SHOWN: Cell<Option<(u32, u64)>> = const { Cell::new(None) };
+    }
+    let tty = std::io::stdout().is_terminal();
+    // Ends a progress line left open on a terminal.
+    let close = || {
+        if tty && SHOWN.with(|s| s.take()).is_some() {
+            println!();
         }
+    };
+    match p {
+        Progress::Receiving { id, received, size } if size >= PROGRESS_FROM => {
+            let pct = (received.min(size) * 100 / size.max(1)).min(100);
+            let step = if tty { 1 } else { 10 };
+            let last = SHOWN.with(|s| s.get()).filter(|&(i, _)| i == id);
+            if last.is_none_or(|(_, p)| pct >= p + step) {
+                SHOWN.with(|s| s.set(Some((id, pct))));
+                let line = format!(
+                    "  #{id}: {pct:3}% ({} of {} KiB)",
+                    received / 1024,
+                    size / 1024
+                );
+                if tty {
+                    print!("\r{line}");
+                    let _ = std::io::stdout().flush();
+                } else {
+                    println!("{line}");
+                }
+            }
+        }
+        Progress::Receiving { .. } => {}
+        _ => close(),
+    }
+    match p {
         Progress::Receiving { .. } => {}
         Progress::Stored {
             id,
@@ -211,7 +291,7 @@ fn poll_with<S: MessageStore>(
     password: &str,
     policy: &Policy<'_>,
     store: &mut S,
-) -> Result<Summary, String>
+) -> Result<Summary, Failure>
 where
     S::Error: std::fmt::Debug,
 {
@@ -228,25 +308,21 @@ where
     if a.scheme == "pop3" {
         let mut c = embedded_mail::pop3::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::Greeting, &e))?;
-        let caps = c.capa().map_err(|e| explain(a, Step::Other("CAPA"), &e))?;
-        // RFC 6856: before login, so 8-bit messages arrive as stored
-        // rather than wrapped in a "cannot display" notice.
-        if caps.utf8 {
-            c.enable_utf8()
-                .map_err(|e| explain(a, Step::Other("UTF8"), &e))?;
-        }
-        c.login(&a.user, password)
-            .map_err(|e| explain(a, Step::Login, &e))?;
+        // CAPA, UTF8 where offered (RFC 6856: before login, so 8-bit
+        // messages arrive as stored rather than wrapped in a "cannot
+        // display" notice), then USER/PASS.
+        poll::pop3_login(&mut c, &a.user, password, policy)
+            .map_err(|e| explain(a, Step::Login, &e).said(c.last_refusal()))?;
         let summary = poll::pop3(&mut c, store, &mut state, policy, progress)
-            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+            .map_err(|e| poll_failed(a, e).said(c.last_refusal()))?;
         Ok(summary)
     } else {
         let mut c = embedded_mail::imap::Client::connect(FromStd::new(tcp), &mut rx, &mut tx)
             .map_err(|e| explain(a, Step::Greeting, &e))?;
         c.login(&a.user, password)
-            .map_err(|e| explain(a, Step::Login, &e))?;
+            .map_err(|e| explain(a, Step::Login, &e).said(c.last_refusal()))?;
         let summary = poll::imap(&mut c, &a.mailbox, store, &mut state, policy, progress)
-            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+            .map_err(|e| poll_failed(a, e).said(c.last_refusal()))?;
         c.logout()
             .map_err(|e| explain(a, Step::Other("LOGOUT"), &e))?;
         Ok(summary)
@@ -255,7 +331,7 @@ where
 
 /// Resolves the host and connects within `--timeout`, trying each
 /// address; sets the read and write timeouts on the socket.
-fn connect(a: &Args) -> Result<TcpStream, String> {
+fn connect(a: &Args) -> Result<TcpStream, Failure> {
     use std::net::ToSocketAddrs;
     let addrs = (a.host.as_str(), a.port)
         .to_socket_addrs()
@@ -275,12 +351,17 @@ fn connect(a: &Args) -> Result<TcpStream, String> {
         }
     }
     Err(match last {
-        Some((addr, e)) if e.kind() == std::io::ErrorKind::TimedOut => format!(
-            "connect {addr}: no answer within {} s (a firewall? the right host and port?)",
-            a.timeout.as_secs()
-        ),
-        Some((addr, e)) => format!("connect {addr}: {e} (is the server running on that port?)"),
-        None => format!("resolve {}: no address", a.host),
+        Some((addr, e)) if e.kind() == std::io::ErrorKind::TimedOut => Failure {
+            code: EXIT_TIMEOUT,
+            msg: format!(
+                "connect {addr}: no answer within {} s (a firewall? the right host and port?)",
+                a.timeout.as_secs()
+            ),
+        },
+        Some((addr, e)) => {
+            format!("connect {addr}: {e} (is the server running on that port?)").into()
+        }
+        None => format!("resolve {}: no address", a.host).into(),
     })
 }
 
@@ -295,7 +376,7 @@ enum Step {
 
 /// The library's error as a message a user can act on: which step, what
 /// went wrong, what to try.
-fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>) -> String {
+fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>) -> Failure {
     use embedded_mail::Error;
     let secs = a.timeout.as_secs();
     let imap = a.scheme.starts_with("imap");
@@ -325,6 +406,24 @@ fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>
         (Step::TlsHandshake, Error::Transport(_) | Error::Malformed { .. }) => format!(
             ": is this a plain-text port? try {plain} (with --starttls), or the TLS port"
         ),
+        (_, Error::Certificate(c)) => {
+            use embedded_mail::CertificateCheck as C;
+            match c.check() {
+                C::Chain => format!(
+                    " (is --ca {} the CA that signed the server's certificate, or its root?)",
+                    a.ca.as_deref().unwrap_or("FILE")
+                ),
+                C::Name => format!(
+                    " (the URL's host is {}: use a name or IP address the certificate's subjectAltName lists)",
+                    a.host
+                ),
+                C::Time => " (check this machine's clock, and the certificate's dates)".into(),
+                C::Algorithm => {
+                    " (build with --features tls-rsa,tls-p384 for RSA and P-384 keys)".into()
+                }
+                _ => String::new(),
+            }
+        }
         (Step::Login, Error::Refused(_)) => {
             ": check the user name and MAILPOLL_PASSWORD (some providers want an app password)".into()
         }
@@ -335,17 +434,71 @@ fn explain<E: std::fmt::Debug>(a: &Args, step: Step, e: &embedded_mail::Error<E>
         }
         _ => String::new(),
     };
-    format!("{what}: {e}{hint}")
+    let code = match (step, e) {
+        _ if timed_out => EXIT_TIMEOUT,
+        (Step::Login, Error::Refused(_)) => EXIT_LOGIN,
+        _ => EXIT_FAILED,
+    };
+    Failure {
+        code,
+        msg: format!("{what}: {e}{hint}"),
+    }
 }
 
-fn hint_poll(a: &Args, e: &str) -> String {
+/// A failed poll as a message (and exit code) a user can act on.
+fn poll_failed(a: &Args, e: impl std::fmt::Display) -> Failure {
+    let e = e.to_string();
     if e.contains("TimedOut") || e.contains("WouldBlock") {
-        format!(
-            " (the server stopped answering for {} s: try again, or a higher --timeout)",
-            a.timeout.as_secs()
-        )
+        Failure {
+            code: EXIT_TIMEOUT,
+            msg: format!(
+                "poll: {e} (the server stopped answering for {} s: try again, or a higher --timeout)",
+                a.timeout.as_secs()
+            ),
+        }
     } else {
-        String::new()
+        format!("poll: {e}").into()
+    }
+}
+
+/// Exit status 1: the poll failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit status 2: usage (clap's own code for bad arguments too).
+const EXIT_USAGE: u8 = 2;
+/// Exit status 3: the server refused the login.
+const EXIT_LOGIN: u8 = 3;
+/// Exit status 4: the server did not answer within `--timeout`.
+const EXIT_TIMEOUT: u8 = 4;
+
+/// Why mailpoll stops: the message and the exit status.
+struct Failure {
+    code: u8,
+    msg: String,
+}
+
+impl Failure {
+    /// Adds the server's own words when the failure was its refusal (the
+    /// error carries only the kind and code; the client keeps the text).
+    fn said(mut self, refusal: &embedded_mail::RefusalText) -> Self {
+        if self.msg.contains("server refused") && !refusal.text().is_empty() {
+            self.msg += &format!(" - the server said: {refusal}");
+        }
+        self
+    }
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Self {
+        Failure {
+            code: EXIT_FAILED,
+            msg,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
     }
 }
 
@@ -387,7 +540,7 @@ fn watch_imap<S: MessageStore>(
     password: &str,
     policy: &Policy<'_>,
     store: &mut S,
-) -> Result<Summary, String>
+) -> Result<Summary, Failure>
 where
     S::Error: std::fmt::Debug,
 {
@@ -442,7 +595,7 @@ where
         })();
         match attempt {
             Ok(()) => return Ok(total),
-            Err(e) if a.watch_polls.is_some_and(|n| polls >= n) => return Err(e),
+            Err(e) if a.watch_polls.is_some_and(|n| polls >= n) => return Err(e.into()),
             Err(e) => {
                 eprintln!("mailpoll: {e}; reconnecting in 5 s");
                 std::thread::sleep(std::time::Duration::from_secs(5));
@@ -459,7 +612,7 @@ fn poll_tls<S: MessageStore>(
     _: &mut S,
     _: TcpStream,
     _: &mut SyncState<SEEN>,
-) -> Result<Summary, String> {
+) -> Result<Summary, Failure> {
     Err(format!(
         "{}:// or --starttls needs the example built with --features tls",
         a.scheme
@@ -474,7 +627,7 @@ fn poll_tls<S: MessageStore>(
     store: &mut S,
     tcp: TcpStream,
     state: &mut SyncState<SEEN>,
-) -> Result<Summary, String>
+) -> Result<Summary, Failure>
 where
     S::Error: std::fmt::Debug,
 {
@@ -510,10 +663,10 @@ where
             rng,
         )
         .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
-        c.login(&a.user, password)
-            .map_err(|e| explain(a, Step::Login, &e))?;
+        poll::pop3_login(&mut c, &a.user, password, policy)
+            .map_err(|e| explain(a, Step::Login, &e).said(c.last_refusal()))?;
         let summary = poll::pop3(&mut c, store, state, policy, progress)
-            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+            .map_err(|e| poll_failed(a, e).said(c.last_refusal()))?;
         Ok(summary)
     } else {
         let mut c = tls::imap_connect(
@@ -529,9 +682,9 @@ where
         )
         .map_err(|e| explain(a, Step::TlsHandshake, &e))?;
         c.login(&a.user, password)
-            .map_err(|e| explain(a, Step::Login, &e))?;
+            .map_err(|e| explain(a, Step::Login, &e).said(c.last_refusal()))?;
         let summary = poll::imap(&mut c, &a.mailbox, store, state, policy, progress)
-            .map_err(|e| format!("poll: {e}{}", hint_poll(a, &e.to_string())))?;
+            .map_err(|e| poll_failed(a, e).said(c.last_refusal()))?;
         c.logout()
             .map_err(|e| explain(a, Step::Other("LOGOUT"), &e))?;
         Ok(summary)
@@ -618,7 +771,7 @@ mod file_flash {
     impl MultiwriteNorFlash for FileFlash {}
 }
 
-fn run(a: &Args, password: &str) -> Result<Summary, String> {
+fn run(a: &Args, password: &str) -> Result<Summary, Failure> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)
@@ -760,12 +913,15 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("mailpoll: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
-    let Ok(password) = std::env::var("MAILPOLL_PASSWORD") else {
-        eprintln!("mailpoll: set MAILPOLL_PASSWORD");
-        return ExitCode::from(2);
+    let password = match password(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("mailpoll: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     println!(
         "polling {}://{}@{}:{}{}",
@@ -797,9 +953,9 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("mailpoll: {e}");
-            ExitCode::FAILURE
+        Err(Failure { code, msg }) => {
+            eprintln!("mailpoll: {msg}");
+            ExitCode::from(code)
         }
     }
 }

@@ -188,9 +188,78 @@ impl CertificateError {
     }
 }
 
-impl fmt::Display for CertificateError {
+/// Which check of the server's certificate failed: the class of a
+/// [`CertificateError`] ([`CertificateError::check`]), for messages and for
+/// deciding what to fix (the pinned CA, the host name, the clock, the
+/// enabled algorithms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum CertificateCheck {
+    /// The path to a trusted root: issuer, CA flags, path length, the
+    /// signatures along it, the pinned anchor itself.
+    Chain,
+    /// The server name against the leaf's subjectAltName (and a CA's name
+    /// constraints).
+    Name,
+    /// The validity period against the clock (or the build-time floor).
+    Time,
+    /// Key types, sizes and signature algorithms.
+    Algorithm,
+    /// keyUsage / extendedKeyUsage and critical extensions.
+    Usage,
+    /// The server's proof that it holds the certificate's key.
+    Proof,
+    /// Parsing a certificate.
+    Format,
+}
+
+impl CertificateCheck {
+    /// The check's name, as in `name check`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CertificateCheck::Chain => "chain",
+            CertificateCheck::Name => "name",
+            CertificateCheck::Time => "time",
+            CertificateCheck::Algorithm => "algorithm",
+            CertificateCheck::Usage => "usage",
+            CertificateCheck::Proof => "key proof",
+            CertificateCheck::Format => "format",
+        }
+    }
+}
+
+impl fmt::Display for CertificateCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl CertificateError {
+    /// Which check failed.
+    pub const fn check(self) -> CertificateCheck {
+        use CertificateError as E;
+        match self {
+            E::UnknownIssuer | E::IssuerNotCa | E::PathTooLong | E::BadSignature | E::BadAnchor => {
+                CertificateCheck::Chain
+            }
+            E::NameMismatch | E::NameConstraints => CertificateCheck::Name,
+            E::Expired | E::NotYetValid => CertificateCheck::Time,
+            E::WeakKey | E::UnsupportedAlgorithm => CertificateCheck::Algorithm,
+            E::IssuerCannotSign
+            | E::NotForServers
+            | E::LeafCannotSign
+            | E::UnknownCriticalExtension => CertificateCheck::Usage,
+            E::Missing | E::HandshakeSignature => CertificateCheck::Proof,
+            E::Malformed => CertificateCheck::Format,
+        }
+    }
+}
+
+impl fmt::Display for CertificateError {
+    /// `<check> check failed: <what went wrong and what to try>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} check failed: {}", self.check(), self.as_str())
     }
 }
 
@@ -262,7 +331,7 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
                     "malformed response: expected {expected} at byte {offset}"
                 )
             }
-            Error::Refused(r) => write!(f, "server refused: {r} (its text: last_refusal())"),
+            Error::Refused(r) => write!(f, "server refused: {r}"),
             Error::BufferTooSmall { needed, available } => write!(
                 f,
                 "buffer too small: {needed} bytes needed, {available} available"

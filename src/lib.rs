@@ -54,7 +54,7 @@ pub mod mime;
 pub mod tls;
 
 pub use error::{
-    CertificateError, Error, ProtocolError, Refusal, RefusalKind, RefusalText, ResponseCode,
-    SessionState,
+    CertificateCheck, CertificateError, Error, ProtocolError, Refusal, RefusalKind, RefusalText,
+    ResponseCode, SessionState,
 };
 pub use sasl::{Credentials, Mechanism};

@@ -398,3 +398,32 @@ fn an_ip_address_host_matches_an_ip_subject_alt_name() {
         Some(CertificateError::NameMismatch)
     );
 }
+
+/// The message a user sees names the check that failed (and the error's
+/// class agrees): chain, name, time, algorithm, usage.
+#[test]
+fn refusals_say_which_check_failed() {
+    use embedded_mail::CertificateCheck;
+    for (case, check) in [
+        ("bad-name", CertificateCheck::Name),
+        ("bad-expired", CertificateCheck::Time),
+        ("bad-signature", CertificateCheck::Chain),
+        ("bad-rsa1024", CertificateCheck::Algorithm),
+        ("bad-eku", CertificateCheck::Usage),
+    ] {
+        pinned(case, |s| {
+            let e = run(case, s).expect_err(case);
+            let Error::Certificate(why) = e else {
+                panic!("{case}: expected a certificate refusal, got {e}");
+            };
+            assert_eq!(why.check(), check, "{case}: {why:?}");
+            let msg = e.to_string();
+            let want = format!("{} check failed: ", check.as_str());
+            assert!(msg.contains(&want), "{case}: {msg:?} lacks {want:?}");
+        });
+    }
+    // Another root: the chain check.
+    let other = root("good-rsa");
+    let e = run("good-p256", &TlsSettings::pinned_ca("localhost", &other)).unwrap_err();
+    assert!(e.to_string().contains("chain check failed: "), "{e}");
+}

@@ -31,6 +31,19 @@ where
     Ok(summary)
 }
 
+/// Logs in as [`pop3`] wants a client (CAPA, `UTF8` when offered and
+/// [`Policy::pop3_utf8`] is set, then USER/PASS): the async twin of
+/// [`crate::poll::pop3_login`].
+#[cfg(feature = "pop3")]
+pub async fn pop3_login<T: Read + Write>(
+    client: &mut crate::pop3::asynch::Client<'_, T>,
+    user: &str,
+    password: &str,
+    policy: &Policy<'_>,
+) -> Result<(), crate::Error<T::Error>> {
+    engine::pop3::login(client, user, password, policy).await
+}
+
 /// Polls one IMAP mailbox: the async twin of [`crate::poll::imap`].
 #[cfg(feature = "imap")]
 pub async fn imap<T, S, const N: usize>(

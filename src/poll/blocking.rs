@@ -53,6 +53,24 @@ where
     Ok(summary)
 }
 
+/// Logs in as [`pop3`] wants a client: `CAPA` (so the poll knows UIDL,
+/// TOP and PIPELINING), then `UTF8` (RFC 6856, which allows it only
+/// before the login) when the server offers it and
+/// [`Policy::pop3_utf8`] is set, then USER/PASS (pipelined where
+/// offered). A server that refuses CAPA or UTF8 is logged in all the
+/// same.
+///
+/// `client` has read the greeting ([`crate::pop3::Client::connect`]).
+#[cfg(feature = "pop3")]
+pub fn pop3_login<T: Read + Write>(
+    client: &mut crate::pop3::Client<'_, T>,
+    user: &str,
+    password: &str,
+    policy: &Policy<'_>,
+) -> Result<(), crate::Error<T::Error>> {
+    block_on(engine::pop3::login(client, user, password, policy))
+}
+
 /// Polls one IMAP mailbox: see [the module docs](crate::poll).
 ///
 /// `client` is logged in; the mailbox is SELECTed (EXAMINEd when the

@@ -77,11 +77,13 @@ pub mod window;
 pub mod asynch;
 mod blocking;
 mod engine;
+#[cfg(feature = "async")]
+pub mod timeout;
 
 #[cfg(feature = "imap")]
 pub use blocking::imap;
 #[cfg(feature = "pop3")]
-pub use blocking::pop3;
+pub use blocking::{pop3, pop3_login};
 pub use state::{ImapCursor, Seen, SeenFull, SyncState};
 
 use crate::error::Error;
@@ -165,6 +167,12 @@ pub struct Policy<'a> {
     /// Login` without ID. Rides in the same write as the SELECT (no round
     /// trip of its own). Default `None`.
     pub identity: Option<(&'a str, &'a str)>,
+    /// POP3: [`pop3_login`] sends `UTF8` (RFC 6856) before logging in when
+    /// the server's CAPA offers it, so a message with raw 8-bit headers
+    /// arrives as it was sent (without it a server may wrap such a message
+    /// in a "cannot display Unicode content" notice, and the device would
+    /// store the notice). Set false to opt out. Default `true`.
+    pub pop3_utf8: bool,
 }
 
 /// The default [`Policy::pipeline`]: 512 commands (256 messages, about
@@ -185,6 +193,7 @@ impl Default for Policy<'_> {
             set_seen: false,
             pipeline: DEFAULT_PIPELINE,
             identity: None,
+            pop3_utf8: true,
         }
     }
 }

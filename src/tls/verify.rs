@@ -79,7 +79,11 @@ impl<'a, Clock: TlsClock> ChainVerifier<'a, Clock> {
     }
 
     fn refuse(&mut self, why: CertificateError) -> TlsError {
-        warn!("TLS: server certificate refused: {}", why.as_str());
+        warn!(
+            "TLS: server certificate refused ({} check): {}",
+            why.check().as_str(),
+            why.as_str()
+        );
         self.rejection = Some(why);
         TlsError::InvalidCertificate
     }

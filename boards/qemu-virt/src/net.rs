@@ -261,27 +261,16 @@ impl Net {
                 return Err(NetError::Timeout);
             }
         }
-        Ok(TcpStream {
-            net: self,
-            read_timeout_ms: IO_TIMEOUT_MS,
-        })
+        Ok(TcpStream { net: self })
     }
 }
 
 /// A connected TCP stream; blocking reads and writes poll the interface.
 pub struct TcpStream<'n> {
     net: &'n mut Net,
-    read_timeout_ms: u64,
 }
 
 impl TcpStream<'_> {
-    /// A read with nothing to read fails with [`NetError::Timeout`]
-    /// (`ErrorKind::TimedOut`) after `ms` (default [`IO_TIMEOUT_MS`]): the
-    /// watch's tick.
-    pub fn set_read_timeout(&mut self, ms: u64) {
-        self.read_timeout_ms = ms;
-    }
-
     /// Closes gracefully (FIN, up to 1 s for the peer's), then frees the
     /// socket for the next connection.
     pub fn close(self) {
@@ -328,7 +317,7 @@ impl embedded_io::Read for TcpStream<'_> {
                     _ => Ok(0),
                 };
             }
-            if board::millis() - start > self.read_timeout_ms {
+            if board::millis() - start > IO_TIMEOUT_MS {
                 return Err(NetError::Timeout);
             }
         }
@@ -359,6 +348,67 @@ impl embedded_io::Write for TcpStream<'_> {
     }
 
     fn flush(&mut self) -> Result<(), NetError> {
+        self.net.poll();
+        Ok(())
+    }
+}
+
+/// The async side of the stream (the watch's): a read with nothing to
+/// read, or a write with no room, is `Pending` (the interface is polled on
+/// every poll of the future, so a spinning executor such as
+/// `embedded_mail::store::block_on` moves it on). No timeout of its own:
+/// the caller bounds each operation (`poll::timeout::WithTimeout`), and
+/// dropping an unfinished read or write loses nothing.
+impl embedded_io_async::Read for TcpStream<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        core::future::poll_fn(|cx| {
+            self.net.poll();
+            let s = self.net.sock();
+            if s.can_recv() {
+                let n = s.recv_slice(buf).map_err(|_| NetError::Reset)?;
+                if n > 0 {
+                    self.net.poll();
+                    return core::task::Poll::Ready(Ok(n));
+                }
+            } else if !s.may_recv() {
+                return core::task::Poll::Ready(match s.state() {
+                    tcp::State::Closed => Err(NetError::Reset),
+                    _ => Ok(0),
+                });
+            }
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        })
+        .await
+    }
+}
+
+impl embedded_io_async::Write for TcpStream<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, NetError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        core::future::poll_fn(|cx| {
+            let s = self.net.sock();
+            if !s.may_send() {
+                return core::task::Poll::Ready(Err(NetError::Closed));
+            }
+            if s.can_send() {
+                let n = s.send_slice(buf).map_err(|_| NetError::Closed)?;
+                self.net.poll();
+                return core::task::Poll::Ready(Ok(n));
+            }
+            self.net.poll();
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        })
+        .await
+    }
+
+    async fn flush(&mut self) -> Result<(), NetError> {
         self.net.poll();
         Ok(())
     }

@@ -4,31 +4,47 @@
 //! message when it sees `WATCH: idling` and checks that `WATCH: pushed`
 //! follows within 5 s.
 //!
-//! The blocking watch needs a read timeout (its tick) and a clock: the
-//! stream's reads time out after [`TICK_MS`], the clock is `mtime`.
+//! The async watch (`poll::asynch::watch::imap`) over the async side of
+//! the stream, driven by `block_on`: every wait of the watch (IDLE, the
+//! answers to DONE and NOOP) is bounded by its timer, `mtime`; every read
+//! and write besides is bounded by [`IO_BOUND_MS`] through
+//! `poll::timeout::WithTimeout`, so a server that stops answering mid-poll
+//! ends the watch with `TimedOut` instead of holding the firmware.
 
 use crate::net::Net;
 use crate::{at, board, progress, Store};
-use embedded_mail::poll::watch::{self, Clock, Next, WatchPolicy};
+use embedded_mail::poll::asynch::watch::{self, Timer};
+use embedded_mail::poll::timeout::WithTimeout;
+use embedded_mail::poll::watch::{Next, WatchPolicy};
 use embedded_mail::poll::{Oversize, Policy, SyncState};
+use embedded_mail::store::block_on;
 
-/// Read timeout while watching: renewal and liveness are checked this
-/// often.
-const TICK_MS: u64 = 250;
+/// Bound on each read and write: above the watch's own waits (IDLE is
+/// renewed after 10 s), so only a server that stopped answering meets it.
+const IO_BOUND_MS: u64 = 15_000;
 /// Give up when no push came this long after IDLE began (the script
 /// delivers within a second of `WATCH: idling`).
 const PUSH_WITHIN_MS: u64 = 30_000;
 
-/// `mtime` as the watch's clock.
+/// `mtime` as the watch's timer (a spinning executor: the sleep is ready
+/// once the time has come).
+#[derive(Clone, Copy)]
 struct Mtime;
 
-impl Clock for Mtime {
+impl Timer for Mtime {
     fn now_ms(&self) -> u64 {
         board::millis()
     }
-    fn sleep_ms(&mut self, ms: u64) {
-        let until = board::millis() + ms;
-        while board::millis() < until {}
+    async fn sleep_until(&mut self, at: u64) {
+        core::future::poll_fn(|cx| {
+            if board::millis() >= at {
+                core::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                core::task::Poll::Pending
+            }
+        })
+        .await
     }
 }
 
@@ -43,13 +59,26 @@ pub fn watch(
     bufs: (&mut [u8], &mut [u8]),
 ) -> Result<u64, &'static str> {
     let (rx, tx) = bufs;
-    let mut stream = net
+    let stream = net
         .connect(crate::SERVER, port)
         .map_err(at("connect IMAP (watch)"))?;
-    stream.set_read_timeout(TICK_MS);
-    let mut c = embedded_mail::imap::Client::connect(stream, rx, tx)
+    let stream = WithTimeout::new(stream, Mtime, IO_BOUND_MS);
+    block_on(watch_on(stream, user, password, store, (rx, tx)))
+}
+
+async fn watch_on(
+    stream: WithTimeout<crate::net::TcpStream<'_>, Mtime>,
+    user: &str,
+    password: &str,
+    store: &mut Store<'_>,
+    (rx, tx): (&mut [u8], &mut [u8]),
+) -> Result<u64, &'static str> {
+    let mut c = embedded_mail::imap::asynch::Client::connect(stream, rx, tx)
+        .await
         .map_err(at("IMAP greeting (watch)"))?;
-    c.login(user, password).map_err(at("IMAP login (watch)"))?;
+    c.login(user, password)
+        .await
+        .map_err(at("IMAP login (watch)"))?;
     let mut state = SyncState::<{ crate::SEEN }>::new();
     // The seeded 5 MiB message stays on the server.
     let policy = Policy {
@@ -69,7 +98,7 @@ pub fn watch(
     let r = watch::imap(
         &mut c,
         "INBOX",
-        store,
+        &mut store.0,
         &mut state,
         &policy,
         &settings,
@@ -100,13 +129,14 @@ pub fn watch(
             }
             Next::Continue
         },
-    );
+    )
+    .await;
     r.map_err(at("watch"))?;
     if let Some(why) = failed {
         println!("error: watch: {}", why);
         return Err(why);
     }
-    let tcp = c.logout().map_err(at("IMAP LOGOUT (watch)"))?;
-    tcp.close();
+    let tcp = c.logout().await.map_err(at("IMAP LOGOUT (watch)"))?;
+    tcp.into_parts().0.close();
     pushed.ok_or("watch ended without a push")
 }

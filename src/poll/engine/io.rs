@@ -187,6 +187,9 @@ pub(crate) trait Pop3Io {
     /// The transport's error.
     type Error;
     fn capabilities(&self) -> &crate::pop3::Capabilities;
+    async fn capa(&mut self) -> Result<crate::pop3::Capabilities, Error<Self::Error>>;
+    async fn enable_utf8(&mut self) -> Result<(), Error<Self::Error>>;
+    async fn login(&mut self, user: &str, password: &str) -> Result<(), Error<Self::Error>>;
     async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<Self::Error>>;
     async fn list(&mut self, each: impl FnMut(u32, u64)) -> Result<(), Error<Self::Error>>;
     async fn uidl(&mut self, each: impl FnMut(u32, &[u8])) -> Result<(), Error<Self::Error>>;
@@ -295,6 +298,15 @@ macro_rules! pop3_io {
             type Error = T::Error;
             fn capabilities(&self) -> &crate::pop3::Capabilities {
                 <$client>::capabilities(self)
+            }
+            async fn capa(&mut self) -> Result<crate::pop3::Capabilities, Error<T::Error>> {
+                <$client>::capa(self)$($await)*
+            }
+            async fn enable_utf8(&mut self) -> Result<(), Error<T::Error>> {
+                <$client>::enable_utf8(self)$($await)*
+            }
+            async fn login(&mut self, user: &str, password: &str) -> Result<(), Error<T::Error>> {
+                <$client>::login(self, user, password)$($await)*
             }
             async fn stat(&mut self) -> Result<crate::pop3::Stat, Error<T::Error>> {
                 <$client>::stat(self)$($await)*

@@ -18,6 +18,30 @@ use crate::store::{key_of, MessageKey, SeenQuery};
 /// and commits it; on any failure the entry is aborted. `id` and `size`
 /// are the message's number and listed size (for progress); only a full
 /// message passes its size on as the store's hint. Returns the bytes.
+/// The poll's login (see [`crate::poll::pop3_login`]): CAPA, then `UTF8`
+/// when offered and wanted, then USER/PASS. A refused CAPA (a server
+/// without RFC 2449) or a refused UTF8 leaves the session as it was and
+/// the login goes on.
+pub(crate) async fn login<C: Pop3Io>(
+    client: &mut C,
+    user: &str,
+    password: &str,
+    policy: &Policy<'_>,
+) -> Result<(), Error<C::Error>> {
+    let caps = match client.capa().await {
+        Ok(caps) => Some(caps),
+        Err(Error::Refused(_)) => None,
+        Err(e) => return Err(e),
+    };
+    if policy.pop3_utf8 && caps.is_some_and(|c| c.utf8) {
+        match client.enable_utf8().await {
+            Ok(()) | Err(Error::Refused(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    client.login(user, password).await
+}
+
 async fn store_body<C: Pop3Io, S: StoreIo>(
     client: &mut C,
     store: &mut S,

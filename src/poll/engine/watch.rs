@@ -15,25 +15,22 @@ use super::io::ImapIo as WatchIo;
 use super::io::TimerIo;
 use crate::poll::watch::{AfterPoll, Next, Plan, WatchPolicy};
 use crate::poll::Summary;
+#[cfg(any(feature = "imap", feature = "async"))]
+use core::{future::Future, pin::pin, task::Poll};
 #[cfg(feature = "imap")]
-use {
-    crate::error::Error,
-    crate::poll::watch::Wake,
-    crate::poll::PollError,
-    core::{future::Future, pin::pin, task::Poll},
-};
+use {crate::error::Error, crate::poll::watch::Wake, crate::poll::PollError};
 
-#[cfg(feature = "imap")]
+#[cfg(any(feature = "imap", feature = "async"))]
 /// Which of two futures finished first.
-enum Either<A, B> {
+pub(crate) enum Either<A, B> {
     First(A),
     Second(B),
 }
 
-#[cfg(feature = "imap")]
+#[cfg(any(feature = "imap", feature = "async"))]
 /// Runs `a` and `b` until one finishes; `a` is polled first, so a ready
 /// `a` wins and `b` is never polled.
-async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+pub(crate) async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
     let mut a = pin!(a);
     let mut b = pin!(b);
     core::future::poll_fn(|cx| {
