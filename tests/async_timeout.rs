@@ -256,9 +256,10 @@ fn a_silent_loopback_server_ends_the_greeting_within_the_bound() {
 
 #[test]
 fn a_server_that_goes_silent_mid_poll_ends_it_within_the_bound() {
-    // Greets, logs in, answers CAPA and STAT-free listing start, then stops.
+    // Greets, answers CAPA, USER and PASS, then STAT (one message), then
+    // stops: the poll's next read (the message's UIDL) never gets bytes.
     let tcp =
-        silent_after(b"+OK ready\r\n+OK\r\nUIDL\r\nUSER\r\n.\r\n+OK\r\n+OK in\r\n+OK\r\n1 a\r\n");
+        silent_after(b"+OK ready\r\n+OK\r\nUIDL\r\nUSER\r\n.\r\n+OK\r\n+OK in\r\n+OK 1 100\r\n");
     let timer = StdTimer(Instant::now());
     let (mut rx, mut tx) = ([0u8; 256], [0u8; 64]);
     let policy = Policy::default();
