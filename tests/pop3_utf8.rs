@@ -21,14 +21,14 @@ const MSG: &str =
 const CAPA_UTF8: &str = "+OK\r\nUIDL\r\nUSER\r\nUTF8\r\n.\r\n";
 const CAPA_PLAIN: &str = "+OK\r\nUIDL\r\nUSER\r\n.\r\n";
 
-/// The poll after login: UIDL listing, LIST, RETR 1, QUIT (keep mode).
+/// The poll after login (no PIPELINING, keep mode): STAT, the UIDL
+/// listing, then `UIDL 1` + `LIST 1` for the new message, RETR 1, QUIT.
 fn poll_turns() -> Vec<(String, String)> {
     vec![
+        ("STAT\r\n".into(), format!("+OK 1 {}\r\n", MSG.len())),
         ("UIDL\r\n".into(), "+OK\r\n1 u-1\r\n.\r\n".into()),
-        (
-            "LIST\r\n".into(),
-            format!("+OK\r\n1 {}\r\n.\r\n", MSG.len()),
-        ),
+        ("UIDL 1\r\n".into(), "+OK 1 u-1\r\n".into()),
+        ("LIST 1\r\n".into(), format!("+OK 1 {}\r\n", MSG.len())),
         (
             "RETR 1\r\n".into(),
             format!("+OK {} octets\r\n{MSG}.\r\n", MSG.len()),
@@ -84,8 +84,11 @@ fn check(policy: &Policy<'_>, make: impl Fn() -> Vec<Turn>) {
                     embedded_mail::pop3::Client::connect(&mut script, &mut rx, &mut tx).unwrap();
                 poll::pop3_login(&mut c, "j\u{f6}rg", "p", policy)
                     .unwrap_or_else(|e| panic!("login, split {split}: {e}"));
-                poll::pop3(&mut c, &mut store, &mut state, policy, |_| {})
-                    .unwrap_or_else(|e| panic!("poll, split {split}: {e}"))
+                let r = poll::pop3(&mut c, &mut store, &mut state, policy, |_| {});
+                drop(c);
+                r.unwrap_or_else(|e| {
+                    panic!("poll, split {split}: {e}: wrote {:?}", script.written_str())
+                })
             };
             assert!(
                 script.client_matches(),
