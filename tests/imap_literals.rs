@@ -271,24 +271,11 @@ fn logindisabled_uses_auth_plain() {
     });
 }
 
-/// Standard base64 with padding (RFC 4648), for the expected bytes.
+/// Standard base64 with padding (RFC 4648): the crate's own encoder.
 fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    let mut out = vec![0u8; embedded_mail::sasl::base64::encoded_len(bytes.len())];
+    let n = embedded_mail::sasl::base64::encode(bytes, &mut out).unwrap();
+    String::from_utf8(out[..n].to_vec()).unwrap()
 }
 
 fn logged_in(logout_answer: &str) -> Vec<Turn> {
