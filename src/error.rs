@@ -572,6 +572,64 @@ impl fmt::Display for RefusalText {
     }
 }
 
+/// A session's record of the server's refusals: the last one's text, and
+/// the rule both protocols follow for pipelined commands: of commands in
+/// flight together, the first refusal's text is kept (a later one is
+/// usually its consequence, as a FETCH behind a failed SELECT).
+#[cfg(any(feature = "pop3", feature = "imap"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusals {
+    last: RefusalText,
+    /// Answers still to come from the flight whose first refusal `last`
+    /// holds: their refusals do not replace it.
+    hold: usize,
+}
+
+#[cfg(any(feature = "pop3", feature = "imap"))]
+impl Refusals {
+    /// None yet.
+    pub(crate) const NONE: Self = Refusals {
+        last: RefusalText::EMPTY,
+        hold: 0,
+    };
+
+    /// The last refusal kept.
+    pub(crate) fn last(&self) -> &RefusalText {
+        &self.last
+    }
+
+    /// A command's answer arrived (whatever it was); true when it is the
+    /// first answer since a kept refusal's flight ended.
+    pub(crate) fn answered(&mut self) -> bool {
+        let first = self.hold == 0;
+        self.hold = self.hold.saturating_sub(1);
+        first
+    }
+
+    /// A command was refused; `first` is what [`Self::answered`] said of
+    /// its answer, `in_flight` the commands still waiting behind it.
+    pub(crate) fn refused(
+        &mut self,
+        first: bool,
+        refusal: Refusal,
+        text: &[u8],
+        in_flight: usize,
+    ) -> Refusal {
+        if first {
+            self.last = RefusalText::new(refusal, text);
+            self.hold = in_flight;
+        }
+        refusal
+    }
+
+    /// A refusal that always replaces the text (`BYE`, a refused greeting).
+    #[cfg(feature = "imap")]
+    pub(crate) fn record(&mut self, refusal: Refusal, text: &[u8]) -> Refusal {
+        self.last = RefusalText::new(refusal, text);
+        refusal
+    }
+}
+
 /// The session state an [`Error::WrongState`] names: POP3's and IMAP's
 /// states in one byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

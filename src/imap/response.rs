@@ -43,8 +43,7 @@ impl Session {
         c.sp();
         let (code, rc, text) = self.resp_text(c)?;
         let (tag, command) = self.pending.remove(idx);
-        let first_of_flight = self.refusal_hold == 0;
-        self.refusal_hold = self.refusal_hold.saturating_sub(1);
+        let first_of_flight = self.refusals.answered();
         if command == Pending::Idle {
             self.idling = false;
         }
@@ -77,12 +76,12 @@ impl Session {
         Ok(Some(GenericEvent::Refused {
             tag,
             command,
-            refusal: if first_of_flight {
-                self.refusal_hold = self.pending.len();
-                self.refuse(refusal_kind, rc, text_bytes)
-            } else {
-                crate::error::Refusal::new(refusal_kind, rc)
-            },
+            refusal: self.refusals.refused(
+                first_of_flight,
+                crate::error::Refusal::new(refusal_kind, rc),
+                text_bytes,
+                self.pending.len(),
+            ),
         }))
     }
 

@@ -7,7 +7,9 @@ use super::parse::Cursor;
 use super::response::fetch_start;
 use super::scan::{response_extent, Mode, Scan, Scanner};
 use super::types::{Capabilities, MailboxState, State};
-use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText, ResponseCode, SessionState};
+use crate::error::{
+    ProtocolError, Refusal, RefusalKind, RefusalText, Refusals, ResponseCode, SessionState,
+};
 use crate::wire::{find_line, trim_crlf, TxCursor};
 use heapless::Vec;
 
@@ -155,10 +157,7 @@ pub struct Session {
     pub(super) max_literal: u64,
     pub(super) pauses: super::command::Pauses,
     pub(super) max_line: usize,
-    pub(super) last_refusal: RefusalText,
-    /// Tagged answers still to come from the flight whose first refusal
-    /// `last_refusal` holds: their refusals do not replace it.
-    pub(super) refusal_hold: usize,
+    pub(super) refusals: Refusals,
 }
 
 impl Default for Session {
@@ -213,8 +212,7 @@ impl Session {
             max_literal: u64::from(u32::MAX),
             pauses: Vec::new(),
             max_line: DEFAULT_MAX_LINE,
-            last_refusal: RefusalText::EMPTY,
-            refusal_hold: 0,
+            refusals: Refusals::NONE,
         }
     }
 
@@ -224,14 +222,12 @@ impl Session {
     /// refusal is kept (a later one is usually its consequence); `BYE`
     /// always replaces it.
     pub fn last_refusal(&self) -> &RefusalText {
-        &self.last_refusal
+        self.refusals.last()
     }
 
     /// Records a refusal's text and returns its kind and code.
     pub(super) fn refuse(&mut self, kind: RefusalKind, code: ResponseCode, text: &[u8]) -> Refusal {
-        let refusal = Refusal::new(kind, code);
-        self.last_refusal = RefusalText::new(refusal, text);
-        refusal
+        self.refusals.record(Refusal::new(kind, code), text)
     }
 
     /// The protocol state.

@@ -5,7 +5,7 @@
 use super::codec;
 use super::pending::PendingQueue;
 use super::{Capabilities, Command, State};
-use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText};
+use crate::error::{ProtocolError, Refusal, RefusalKind, RefusalText, Refusals};
 use crate::sasl::{Mechanism, SaslClient};
 use crate::wire::{check_arg, check_text, find_line, trim_crlf, DotDecoder, DotStep, TxCursor};
 use heapless::Vec;
@@ -232,10 +232,7 @@ pub struct Session {
     apop_stamp: Vec<u8, MAX_APOP_STAMP>,
     broken: bool,
     max_line: usize,
-    last_refusal: RefusalText,
-    /// Answers still to come from the flight whose first refusal
-    /// `last_refusal` holds: their refusals do not replace it.
-    refusal_hold: usize,
+    refusals: Refusals,
 }
 
 impl Default for Session {
@@ -258,8 +255,7 @@ impl Session {
             apop_stamp: Vec::new(),
             broken: false,
             max_line: DEFAULT_MAX_LINE,
-            last_refusal: RefusalText::EMPTY,
-            refusal_hold: 0,
+            refusals: Refusals::NONE,
         }
     }
 
@@ -268,7 +264,7 @@ impl Session {
     /// code. Of commands pipelined together, the first refusal is kept (a
     /// later one is usually its consequence).
     pub fn last_refusal(&self) -> &RefusalText {
-        &self.last_refusal
+        self.refusals.last()
     }
 
     /// The protocol state.
@@ -700,10 +696,12 @@ impl Session {
         }
     }
 
-    fn finish_command(&mut self) {
+    /// Ends the oldest command; true when its answer is the first since a
+    /// kept refusal's flight ended ([`Refusals::answered`]).
+    fn finish_command(&mut self) -> bool {
         self.pending.pop_front();
-        self.refusal_hold = self.refusal_hold.saturating_sub(1);
         self.rx = Rx::Status;
+        self.refusals.answered()
     }
 
     fn status_line(
@@ -719,18 +717,18 @@ impl Session {
         }
         let status = codec::status(line)?;
         if !status.ok {
-            let first_of_flight = self.refusal_hold == 0;
-            self.finish_command();
+            let first_of_flight = self.finish_command();
             match op {
                 Pending::Greeting => self.state = State::Closed,
                 Pending::Quit => self.state = State::Closed,
                 _ => {}
             }
-            let refusal = Refusal::new(RefusalKind::Err, status.code);
-            if first_of_flight {
-                self.last_refusal = RefusalText::new(refusal, status.text);
-                self.refusal_hold = self.pending.len();
-            }
+            let refusal = self.refusals.refused(
+                first_of_flight,
+                Refusal::new(RefusalKind::Err, status.code),
+                status.text,
+                self.pending.len(),
+            );
             return Ok(Some(RawEvent::Refused(refusal)));
         }
         let text = Span::of(input, status.text);
