@@ -350,6 +350,26 @@ fn head_record(p: &Part) -> [u8; HEAD_LEN] {
     h
 }
 
+/// The record that ends a part: its decoded length and defects (written
+/// after the bytes: the stores are append-only).
+fn part_end_record(len: u64, defects: Defects) -> [u8; PART_END_LEN] {
+    let l = len.to_le_bytes();
+    let d = defects.bits().to_le_bytes();
+    [
+        TAG_PART_END,
+        l[0],
+        l[1],
+        l[2],
+        l[3],
+        l[4],
+        l[5],
+        l[6],
+        l[7],
+        d[0],
+        d[1],
+    ]
+}
+
 /// Follows one walker event, writing the records it completes to `store`.
 fn on_event<S: MessageStore>(
     store: &mut S,
@@ -376,21 +396,7 @@ fn on_event<S: MessageStore>(
             }
         }
         Event::PartEnd(p) if pick.active => {
-            let l = pick.len.to_le_bytes();
-            let d = p.defects.bits().to_le_bytes();
-            store.write(&[
-                TAG_PART_END,
-                l[0],
-                l[1],
-                l[2],
-                l[3],
-                l[4],
-                l[5],
-                l[6],
-                l[7],
-                d[0],
-                d[1],
-            ])?;
+            store.write(&part_end_record(pick.len, p.defects))?;
             pick.active = false;
             pick.parts = pick.parts.saturating_add(1);
         }
@@ -1173,22 +1179,7 @@ pub mod asynch {
                 }
             }
             Event::PartEnd(p) if pick.active => {
-                let l = pick.len.to_le_bytes();
-                let d = p.defects.bits().to_le_bytes();
-                let rec = [
-                    TAG_PART_END,
-                    l[0],
-                    l[1],
-                    l[2],
-                    l[3],
-                    l[4],
-                    l[5],
-                    l[6],
-                    l[7],
-                    d[0],
-                    d[1],
-                ];
-                if !out.push(&[&rec], 0) {
+                if !out.push(&[&super::part_end_record(pick.len, p.defects)], 0) {
                     pick.spoiled = true;
                 }
                 pick.active = false;
