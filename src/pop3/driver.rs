@@ -295,6 +295,30 @@ where
         }
     }
 
+    /// Reads the answer of a pipelined `UIDL msg` and checks that it names
+    /// `msg`: a server answering for another message would make a poll
+    /// take one message for another (and delete the wrong one).
+    #[allow(dead_code)]
+    pub(crate) async fn read_unique_id_of(
+        &mut self,
+        msg: u32,
+    ) -> Result<UniqueId, Error<T::Error>> {
+        match self.next_event().await? {
+            Event::UniqueId { msg: got, .. } if got != msg => Err(Error::Malformed {
+                expected: "the UIDL answer of the message asked for",
+                offset: 4,
+            }),
+            Event::UniqueId { uid, .. } => {
+                UniqueId::from_slice(uid).map_err(|_| Error::BufferTooSmall {
+                    needed: uid.len(),
+                    available: MAX_UID_LEN,
+                })
+            }
+            Event::Refused(r) => Err(Error::Refused(r)),
+            _ => Err(unexpected("unique-id listing")),
+        }
+    }
+
     /// `RETR n`: streams the message, dot-unstuffed and with CRLF
     /// line ends as on the wire, into `sink` in pieces no larger
     /// than the receive buffer. Returns the bytes written.

@@ -199,7 +199,11 @@ pub(crate) trait Pop3Io {
         cmds: impl IntoIterator<Item = crate::pop3::Command<'c>>,
     ) -> Result<usize, Error<Self::Error>>;
     async fn body_chunk(&mut self) -> Result<Option<&[u8]>, Error<Self::Error>>;
-    async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<Self::Error>>;
+    /// The answer of a pipelined `UIDL msg`, which must name `msg`.
+    async fn read_unique_id(
+        &mut self,
+        msg: u32,
+    ) -> Result<crate::pop3::UniqueId, Error<Self::Error>>;
     async fn read_size(&mut self) -> Result<u64, Error<Self::Error>>;
     async fn read_status(&mut self) -> Result<(), Error<Self::Error>>;
     async fn delete_many(&mut self, msgs: &[u32]) -> Result<(), Error<Self::Error>>;
@@ -329,8 +333,11 @@ macro_rules! pop3_io {
             async fn body_chunk(&mut self) -> Result<Option<&[u8]>, Error<T::Error>> {
                 <$client>::body_chunk(self)$($await)*
             }
-            async fn read_unique_id(&mut self) -> Result<crate::pop3::UniqueId, Error<T::Error>> {
-                <$client>::read_unique_id(self)$($await)*
+            async fn read_unique_id(
+                &mut self,
+                msg: u32,
+            ) -> Result<crate::pop3::UniqueId, Error<T::Error>> {
+                <$client>::read_unique_id_of(self, msg)$($await)*
             }
             async fn read_size(&mut self) -> Result<u64, Error<T::Error>> {
                 <$client>::read_size(self)$($await)*

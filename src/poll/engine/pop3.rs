@@ -310,7 +310,7 @@ async fn stream<C: Pop3Io, S: StoreIo, const N: usize>(
         };
         match answer {
             Answer::UniqueId(msg) => {
-                let id = client.read_unique_id().await?;
+                let id = client.read_unique_id(msg).await?;
                 if group.looked_up {
                     // The previous group's bodies are all in.
                     group.first = msg;
@@ -459,7 +459,7 @@ async fn listing<C: Pop3Io, S: StoreIo, const N: usize>(
         let group = (next - answered).min(GROUP);
         queries.clear();
         for _ in 0..group {
-            match client.read_unique_id().await {
+            match client.read_unique_id(answered).await {
                 Ok(id) => {
                     let _ = queries.push(SeenQuery::new(key_of(&[id.as_slice()])));
                 }
@@ -593,8 +593,8 @@ async fn fetch_new<C: Pop3Io, S: StoreIo, const N: usize>(
             if client.submit_iter(uidls.chain(lists)).await? != 2 * ids.len() {
                 return Err(PollError::Mail(Error::Broken));
             }
-            for k in keys.iter_mut().take(ids.len()) {
-                *k = key_of(&[client.read_unique_id().await?.as_slice()]);
+            for (k, &msg) in keys.iter_mut().zip(ids.iter()) {
+                *k = key_of(&[client.read_unique_id(msg).await?.as_slice()]);
             }
         }
         let mut batch = Batch::new();
@@ -603,7 +603,7 @@ async fn fetch_new<C: Pop3Io, S: StoreIo, const N: usize>(
             // pair is asked in turn.
             if !pipelined {
                 client.submit_iter([Command::Uidl(Some(msg))]).await?;
-                *key = key_of(&[client.read_unique_id().await?.as_slice()]);
+                *key = key_of(&[client.read_unique_id(msg).await?.as_slice()]);
                 client.submit_iter([Command::List(Some(msg))]).await?;
             }
             let (key, size) = (*key, client.read_size().await?);
